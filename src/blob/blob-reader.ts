@@ -1,0 +1,179 @@
+/**
+ * Reading blobs back: one row, or a chunk tree, inflated within the recorded
+ * sizes and re-hashed before anything is returned.
+ */
+import { decodeChunkList, ChunkEntryType, type ChunkEntry } from "../codec/chunk-list.js";
+import { decompress } from "../codec/compression.js";
+import { CairnError } from "../errors.js";
+import { hashBytes, refFromBytes, refToBytes, type Ref } from "../hash/ref.js";
+import type { BlobContext } from "./context.js";
+import { Encoding } from "./blob-writer.js";
+
+interface StoredRow {
+  readonly ref: Ref;
+  readonly kind: string;
+  readonly encoding: number;
+  readonly size: number;
+  readonly data: Uint8Array;
+}
+
+/** What a stored blob is, without its bytes. */
+export interface BlobInfo {
+  readonly ref: Ref;
+  readonly kind: string;
+  /** Logical bytes. */
+  readonly size: number;
+  /** Bytes in its own row (for a chunked blob, the chunk list only). */
+  readonly storedSize: number;
+  readonly encoding: "raw" | "deflate" | "chunked";
+}
+
+const ENCODING_NAMES = ["raw", "deflate", "chunked"] as const;
+
+/**
+ * Reads the blob `ref` and returns its logical bytes.
+ * Guarantee: the returned bytes hash to `ref`; no allocation exceeds the size the
+ * row records, and that size is checked against `ctx.maxBlobBytes` first.
+ * @throws CairnError NOT_FOUND, INTEGRITY (with expected and actual hash), LIMIT_EXCEEDED.
+ */
+export async function readBlob(ctx: BlobContext, ref: Ref): Promise<Uint8Array> {
+  const rows = await fetchRows(ctx, [ref]);
+  const row = rows.get(ref);
+  if (!row) throw new CairnError("NOT_FOUND", `no blob with ref ${ref}`, { ref });
+  const bytes = row.encoding === Encoding.CHUNKED ? await readChunked(ctx, row) : materialize(ctx, row);
+  verify(ref, bytes);
+  return bytes;
+}
+
+/** Metadata of the blob `ref`, or undefined when it is not stored. Reads no blob bytes. */
+export async function blobInfo(ctx: BlobContext, ref: Ref): Promise<BlobInfo | undefined> {
+  const result = await ctx.db.execute("SELECT kind, encoding, size, stored_size FROM blobs WHERE ref = ?", [refToBytes(ref)]);
+  const row = result.rows[0];
+  if (!row) return undefined;
+  return {
+    ref,
+    kind: String(row[0]),
+    encoding: ENCODING_NAMES[Number(row[1])] ?? "raw",
+    size: Number(row[2]),
+    storedSize: Number(row[3]),
+  };
+}
+
+function verify(ref: Ref, bytes: Uint8Array): void {
+  const actual = hashBytes(bytes);
+  if (actual !== ref) {
+    throw new CairnError("INTEGRITY", `blob ${ref} is corrupt: its bytes hash to ${actual}`, { ref, expected: ref, actual });
+  }
+}
+
+function checkSize(ctx: BlobContext, row: StoredRow): void {
+  if (!Number.isSafeInteger(row.size) || row.size < 0) {
+    throw new CairnError("INTEGRITY", `blob ${row.ref} records an impossible size ${row.size}`, { ref: row.ref, size: row.size });
+  }
+  if (row.size > ctx.maxBlobBytes) {
+    throw new CairnError("LIMIT_EXCEEDED", `blob ${row.ref} records ${row.size} bytes, over the ${ctx.maxBlobBytes}-byte limit`, {
+      ref: row.ref,
+      limit: ctx.maxBlobBytes,
+      actual: row.size,
+    });
+  }
+}
+
+/** The logical bytes of a raw or deflated row (not yet verified). */
+function materialize(ctx: BlobContext, row: StoredRow): Uint8Array {
+  checkSize(ctx, row);
+  switch (row.encoding) {
+    case Encoding.RAW:
+      if (row.data.byteLength !== row.size) {
+        throw new CairnError("INTEGRITY", `blob ${row.ref} has ${row.data.byteLength} bytes, not its recorded ${row.size}`, { ref: row.ref });
+      }
+      return row.data;
+    case Encoding.DEFLATE:
+      return decompress(row.data, row.size, row.ref);
+    default:
+      throw new CairnError("INTEGRITY", `blob ${row.ref} has unknown encoding ${row.encoding} here`, { ref: row.ref, encoding: row.encoding });
+  }
+}
+
+/**
+ * Reassembles a chunked blob.
+ * 1. Expand list nodes level by level (each verified) into the ordered leaf entries.
+ * 2. Check the entries add up to the recorded size; allocate that once.
+ * 3. Fetch the leaves in batches, inflate each within its entry's size, copy in place.
+ * The caller verifies the whole.
+ */
+async function readChunked(ctx: BlobContext, row: StoredRow): Promise<Uint8Array> {
+  checkSize(ctx, row);
+  let entries = decodeChunkList(row.data, row.ref);
+  for (let level = 0; entries.some((e) => e.type === ChunkEntryType.LIST); level++) {
+    if (level > 8) throw new CairnError("INTEGRITY", `chunk tree of blob ${row.ref} is deeper than 8 levels`, { ref: row.ref });
+    const lists = await fetchRows(ctx, entries.filter((e) => e.type === ChunkEntryType.LIST).map((e) => e.ref));
+    const next: ChunkEntry[] = [];
+    for (const entry of entries) {
+      if (entry.type === ChunkEntryType.CHUNK) {
+        next.push(entry);
+        continue;
+      }
+      const listRow = lists.get(entry.ref);
+      if (!listRow) throw missingPart(row.ref, entry.ref);
+      const listBytes = materialize(ctx, listRow);
+      verify(entry.ref, listBytes);
+      next.push(...decodeChunkList(listBytes, entry.ref));
+    }
+    entries = next;
+  }
+  const total = entries.reduce((sum, e) => sum + e.size, 0);
+  if (total !== row.size) {
+    throw new CairnError("INTEGRITY", `chunks of blob ${row.ref} add up to ${total} bytes, not its recorded ${row.size}`, { ref: row.ref });
+  }
+  const out = new Uint8Array(row.size);
+  const offsets = new Map<Ref, number[]>();
+  let offset = 0;
+  for (const entry of entries) {
+    const at = offsets.get(entry.ref);
+    if (at) at.push(offset);
+    else offsets.set(entry.ref, [offset]);
+    offset += entry.size;
+  }
+  const sizes = new Map(entries.map((e) => [e.ref, e.size]));
+  const refs = [...offsets.keys()];
+  for (let i = 0; i < refs.length; i += 128) {
+    const leaves = await fetchRows(ctx, refs.slice(i, i + 128));
+    for (const ref of refs.slice(i, i + 128)) {
+      const leaf = leaves.get(ref);
+      if (!leaf) throw missingPart(row.ref, ref);
+      if (leaf.size !== sizes.get(ref)) {
+        throw new CairnError("INTEGRITY", `chunk ${ref} of blob ${row.ref} records ${leaf.size} bytes, the list says ${sizes.get(ref)}`, { ref: row.ref, chunk: ref });
+      }
+      const bytes = materialize(ctx, leaf);
+      for (const at of offsets.get(ref)!) out.set(bytes, at);
+    }
+  }
+  return out;
+}
+
+function missingPart(owner: Ref, part: Ref): CairnError {
+  return new CairnError("INTEGRITY", `blob ${owner} refers to chunk ${part}, which is not stored`, { ref: owner, missing: part });
+}
+
+/** Rows for `refs` (those that exist), keyed by ref. */
+async function fetchRows(ctx: BlobContext, refs: Ref[]): Promise<Map<Ref, StoredRow>> {
+  const out = new Map<Ref, StoredRow>();
+  if (refs.length === 0) return out;
+  const result = await ctx.db.execute(
+    `SELECT ref, kind, encoding, size, data FROM blobs WHERE ref IN (${refs.map(() => "?").join(", ")})`,
+    refs.map(refToBytes),
+  );
+  for (const row of result.rows) {
+    const ref = refFromBytes(toBytes(row[0]));
+    out.set(ref, { ref, kind: String(row[1]), encoding: Number(row[2]), size: Number(row[3]), data: toBytes(row[4]) });
+  }
+  return out;
+}
+
+/** A BLOB column as bytes (libSQL returns ArrayBuffer). */
+export function toBytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  throw new CairnError("INTEGRITY", `expected a BLOB column, got ${typeof value}`);
+}

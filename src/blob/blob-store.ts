@@ -1,0 +1,106 @@
+/**
+ * The public blob and value stores: put, get and has over refs.
+ */
+import { CairnError } from "../errors.js";
+import { parseRef, type Ref } from "../hash/ref.js";
+import type { BlobContext } from "./context.js";
+import { blobInfo, readBlob, type BlobInfo } from "./blob-reader.js";
+import { executeWrite, storedRefs } from "./blob-writer.js";
+import { readValue } from "./value-reader.js";
+import { WritePlan } from "./write-plan.js";
+
+/** Options for storing a blob or value. */
+export interface PutOptions {
+  /** What the blob is for (`tool-output`, `raw`, ...): metadata, never part of the ref. */
+  readonly kind?: string;
+}
+
+function parseKind(options: PutOptions | undefined, fallback: string): string {
+  const kind = options?.kind ?? fallback;
+  if (typeof kind !== "string" || kind.length === 0 || kind.length > 64) {
+    throw new CairnError("INVALID_ARGUMENT", `kind must be a non-empty string of at most 64 characters`, { argument: "kind", actual: String(kind) });
+  }
+  return kind;
+}
+
+/** Immutable bytes named by their SHA-256. */
+export class BlobStore {
+  readonly #ctx: () => BlobContext;
+
+  /** @internal Created by openStore. */
+  constructor(ctx: () => BlobContext) {
+    this.#ctx = ctx;
+  }
+
+  /**
+   * Stores `bytes` and returns their ref, the lowercase hex SHA-256 of the bytes.
+   * Guarantee: idempotent; bytes the store already has are not written again; the
+   * ref never depends on compression or chunking.
+   * @throws CairnError INVALID_ARGUMENT (not a Uint8Array, bad kind), LIMIT_EXCEEDED.
+   * @example const ref = await store.blobs.put(new TextEncoder().encode("hello"));
+   */
+  async put(bytes: Uint8Array, options?: PutOptions): Promise<Ref> {
+    if (!(bytes instanceof Uint8Array)) {
+      throw new CairnError("INVALID_ARGUMENT", "blobs.put takes a Uint8Array", { argument: "bytes", actual: typeof bytes });
+    }
+    const kind = parseKind(options, "raw");
+    const plan = new WritePlan();
+    const ref = plan.addBytes(bytes, kind);
+    await executeWrite(this.#ctx(), plan);
+    return ref;
+  }
+
+  /**
+   * The bytes of blob `ref`.
+   * Guarantee: the returned bytes hash to `ref`, or this throws.
+   * @throws CairnError INVALID_REF, NOT_FOUND, INTEGRITY (details.expected, details.actual).
+   */
+  async get(ref: Ref | string): Promise<Uint8Array> {
+    return readBlob(this.#ctx(), parseRef(ref));
+  }
+
+  /** Whether blob `ref` is stored. Reads no blob bytes. @throws CairnError INVALID_REF. */
+  async has(ref: Ref | string): Promise<boolean> {
+    const parsed = parseRef(ref);
+    return (await storedRefs(this.#ctx(), [parsed])).has(parsed);
+  }
+
+  /** Kind, sizes and encoding of blob `ref`, or undefined. Reads no blob bytes. */
+  async info(ref: Ref | string): Promise<BlobInfo | undefined> {
+    return blobInfo(this.#ctx(), parseRef(ref));
+  }
+}
+
+/** Any supported value, stored as canonical MessagePack. */
+export class ValueStore {
+  readonly #ctx: () => BlobContext;
+
+  /** @internal Created by openStore. */
+  constructor(ctx: () => BlobContext) {
+    this.#ctx = ctx;
+  }
+
+  /**
+   * Stores `value` and returns its ref: the SHA-256 of its canonical MessagePack
+   * (object keys sorted), so `{a:1,b:2}` and `{b:2,a:1}` share one ref. Strings and
+   * byte arrays of at least the store's move-out threshold are stored as blobs of
+   * their own and linked, so each distinct large payload is stored once.
+   * @throws CairnError UNSUPPORTED_VALUE or LIMIT_EXCEEDED with `details.path`; nothing is written then.
+   */
+  async put(value: unknown, options?: PutOptions): Promise<Ref> {
+    const kind = parseKind(options, "value");
+    const ctx = this.#ctx();
+    const plan = new WritePlan();
+    const ref = plan.addValue(value, kind, ctx.moveOutThreshold);
+    await executeWrite(ctx, plan);
+    return ref;
+  }
+
+  /**
+   * The value stored under `ref`, with moved-out parts put back.
+   * @throws CairnError INVALID_REF, NOT_FOUND, INTEGRITY.
+   */
+  async get<T = unknown>(ref: Ref | string): Promise<T> {
+    return (await readValue(this.#ctx(), parseRef(ref))) as T;
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * The settings every blob operation reads, parsed and validated once by openStore.
+ */
+import type { Database } from "../db/database.js";
+import type { ChunkingParams } from "../codec/chunker.js";
+import type { CompressionProfile } from "../codec/compression.js";
+
+export interface BlobContext {
+  readonly db: Database;
+  readonly profile: CompressionProfile;
+  /** Strings and byte arrays inside values at least this large are moved out. */
+  readonly moveOutThreshold: number;
+  /** Blobs larger than this are stored as content-defined chunks. */
+  readonly chunkAbove: number;
+  readonly chunking: ChunkingParams;
+  /** The largest logical blob cairn writes or reads back. */
+  readonly maxBlobBytes: number;
+}

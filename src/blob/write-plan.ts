@@ -1,0 +1,67 @@
+/**
+ * A write plan: the blobs one transaction will store, staged in memory with
+ * their refs and the refs they link to. Everything CPU-bound (encoding, hashing)
+ * happens while a plan is built, before any transaction opens.
+ */
+import { hashBytes, type Ref } from "../hash/ref.js";
+import { encodeValue, LinkTag, type LinkSink } from "../codec/value-codec.js";
+
+/** A blob staged for writing, in its logical (uncompressed, unchunked) form. */
+export interface PlannedBlob {
+  readonly ref: Ref;
+  readonly kind: string;
+  readonly bytes: Uint8Array;
+  /** Refs this blob links to: edges to record when it is written. */
+  readonly children: readonly Ref[];
+}
+
+/** Kind given to strings and byte arrays moved out of a value. */
+export const MOVED_OUT_KIND = "large-value";
+
+/** The blobs one transaction will store, plus refs it relies on the store already having. */
+export class WritePlan {
+  readonly blobs = new Map<Ref, PlannedBlob>();
+  /** Refs linked from planned blobs but not planned: they must already be stored. */
+  readonly required = new Set<Ref>();
+
+  /** Stages `bytes` under `kind`; returns their ref. Staging the same bytes twice keeps one. */
+  addBytes(bytes: Uint8Array, kind: string, children: readonly Ref[] = []): Ref {
+    const ref = hashBytes(bytes);
+    if (!this.blobs.has(ref)) this.blobs.set(ref, { ref, kind, bytes, children });
+    return ref;
+  }
+
+  /**
+   * Encodes `value` (moving strings and byte arrays of `threshold` bytes or more out
+   * into blobs of their own) and stages the result; returns the value's ref.
+   * @throws CairnError UNSUPPORTED_VALUE or LIMIT_EXCEEDED, with nothing staged.
+   */
+  addValue(value: unknown, kind: string, threshold: number): Ref {
+    const movedOut: Array<{ bytes: Uint8Array; ref: Ref }> = [];
+    const children: Ref[] = [];
+    const sink: LinkSink = {
+      threshold,
+      moveOut: (_tag, bytes) => {
+        const ref = hashBytes(bytes);
+        movedOut.push({ bytes, ref });
+        return ref;
+      },
+      linked: (ref) => children.push(ref),
+    };
+    const bytes = encodeValue(value, sink);
+    for (const { bytes: outBytes, ref } of movedOut) {
+      if (!this.blobs.has(ref)) this.blobs.set(ref, { ref, kind: MOVED_OUT_KIND, bytes: outBytes, children: [] });
+    }
+    const unique = [...new Set(children)];
+    const ref = this.addBytes(bytes, kind, unique);
+    for (const child of unique) if (!this.blobs.has(child)) this.required.add(child);
+    return ref;
+  }
+
+  /** Records that the transaction relies on `ref` being stored already. */
+  requireStored(ref: Ref): void {
+    if (!this.blobs.has(ref)) this.required.add(ref);
+  }
+}
+
+export { LinkTag };

@@ -1,0 +1,185 @@
+/**
+ * The libSQL connection: opening by URL, per-connection settings that hold on
+ * every pooled connection, error translation, and the statement helpers the
+ * layers above use. Nothing above this file imports @libsql/client.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createClient, LibsqlError, type Client, type InArgs, type InStatement, type ResultSet, type Row } from "@libsql/client";
+import { CairnError } from "../errors.js";
+
+export type { InStatement, ResultSet, Row };
+
+/** Where the database lives, as parsed from the URL. */
+export type BackendKind = "memory" | "file" | "remote" | "replica";
+
+/** How hard a commit is pushed to disk on a local file. */
+export type Durability = "full" | "normal";
+
+export interface DatabaseConfig {
+  readonly url: string;
+  readonly authToken?: string;
+  readonly syncUrl?: string;
+  readonly syncInterval?: number;
+  readonly busyTimeoutMs: number;
+  readonly durability: Durability;
+}
+
+/** One opened database: a libSQL client and what kind of backend it talks to. */
+export class Database {
+  readonly kind: BackendKind;
+  readonly url: string;
+  /** The SQLite file on this machine, for file and replica backends. */
+  readonly path: string | undefined;
+  #client: Client;
+  #closed = false;
+  /** Prefix statements that give a pooled connection the settings a write needs. */
+  readonly #writePrelude: InStatement[];
+
+  private constructor(client: Client, kind: BackendKind, url: string, path: string | undefined, writePrelude: InStatement[]) {
+    this.#client = client;
+    this.kind = kind;
+    this.url = url;
+    this.path = path;
+    this.#writePrelude = writePrelude;
+  }
+
+  /**
+   * Opens (and for files, creates) the database at `config.url`.
+   *
+   * Files get WAL (a property of the file, so every connection shares it) and a
+   * busy timeout that @libsql/client applies to each connection it opens.
+   * `synchronous` is per connection and would drift across the pool, so when it
+   * differs from SQLite's default (FULL) it is set inside every write batch.
+   */
+  static async open(config: DatabaseConfig): Promise<Database> {
+    const { kind, path } = classify(config.url, config.syncUrl);
+    if (path !== undefined) mkdirSync(dirname(path), { recursive: true });
+    let client: Client;
+    try {
+      client = createClient({
+        url: config.url,
+        authToken: config.authToken,
+        syncUrl: config.syncUrl,
+        syncInterval: config.syncInterval,
+        timeout: kind === "file" || kind === "replica" ? config.busyTimeoutMs : undefined,
+        intMode: "number",
+      });
+    } catch (error) {
+      throw translate(error, `cannot open ${redact(config.url)}`);
+    }
+    const prelude: InStatement[] = kind === "file" && config.durability === "normal" ? ["PRAGMA synchronous = NORMAL"] : [];
+    const db = new Database(client, kind, config.url, path, prelude);
+    if (kind === "file") {
+      const mode = await db.execute("PRAGMA journal_mode = WAL");
+      if (String(mode.rows[0]?.[0]).toLowerCase() !== "wal") {
+        throw new CairnError("DATABASE", `cannot switch ${path} to WAL mode (got ${String(mode.rows[0]?.[0])})`, { path });
+      }
+    }
+    if (kind === "replica") await db.sync();
+    return db;
+  }
+
+  /** Runs one statement. @throws CairnError DATABASE or CLOSED. */
+  async execute(sql: string, args: InArgs = []): Promise<ResultSet> {
+    this.#checkOpen();
+    try {
+      return await this.#client.execute({ sql, args });
+    } catch (error) {
+      throw translate(error, "statement failed");
+    }
+  }
+
+  /**
+   * Runs statements in one write transaction: all of them or none.
+   * @throws CairnError DATABASE or CLOSED; the raw libSQL error stays in `cause`.
+   */
+  async writeBatch(statements: InStatement[]): Promise<ResultSet[]> {
+    this.#checkOpen();
+    const prelude = this.#writePrelude;
+    try {
+      const results = await this.#client.batch(prelude.length ? [...prelude, ...statements] : statements, "write");
+      return prelude.length ? results.slice(prelude.length) : results;
+    } catch (error) {
+      throw translate(error, "write transaction failed");
+    }
+  }
+
+  /** Runs read statements in one read transaction, so they see one state. */
+  async readBatch(statements: InStatement[]): Promise<ResultSet[]> {
+    this.#checkOpen();
+    try {
+      return await this.#client.batch(statements, "read");
+    } catch (error) {
+      throw translate(error, "read transaction failed");
+    }
+  }
+
+  /** Pulls the primary's changes into an embedded replica; a no-op elsewhere. */
+  async sync(): Promise<void> {
+    if (this.kind !== "replica") return;
+    try {
+      await this.#client.sync();
+    } catch (error) {
+      throw translate(error, "replica sync failed");
+    }
+  }
+
+  /** True once {@link close} has run. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Closes the client. For files, first merges the WAL into the main file. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (this.kind === "file") {
+      try {
+        await this.#client.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+      } catch {
+        // another connection may hold the WAL; the next open merges it
+      }
+    }
+    this.#closed = true;
+    this.#client.close();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new CairnError("CLOSED", "the store is closed");
+  }
+}
+
+function classify(url: string, syncUrl: string | undefined): { kind: BackendKind; path: string | undefined } {
+  if (url === ":memory:" || url === "file::memory:") return { kind: "memory", path: undefined };
+  if (url.startsWith("file:")) {
+    const rest = url.slice("file:".length).split("?")[0]!;
+    if (rest === ":memory:") return { kind: "memory", path: undefined };
+    const path = rest.startsWith("//") ? fileURLToPath(url.split("?")[0]!) : isAbsolute(rest) ? rest : resolve(rest);
+    return { kind: syncUrl ? "replica" : "file", path };
+  }
+  if (/^(libsql|https?|wss?):/.test(url)) return { kind: "remote", path: undefined };
+  throw new CairnError("INVALID_ARGUMENT", `url must start with file:, libsql:, http(s):, ws(s): or be ":memory:", got ${JSON.stringify(redact(url))}`, {
+    argument: "url",
+  });
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, "//***@");
+}
+
+/** Turns a libSQL error into a CairnError, keeping it as the cause. */
+export function translate(error: unknown, what: string): CairnError {
+  if (error instanceof CairnError) return error;
+  if (error instanceof LibsqlError) {
+    if (error.code === "CLIENT_CLOSED") return new CairnError("CLOSED", "the store is closed", {}, { cause: error });
+    return new CairnError("DATABASE", `${what}: ${error.message}`, { libsqlCode: error.code, extendedCode: error.extendedCode }, { cause: error });
+  }
+  return new CairnError("DATABASE", `${what}: ${(error as Error)?.message ?? String(error)}`, {}, { cause: error });
+}
+
+/** The libSQL error code behind a translated error, if any (e.g. SQLITE_CONSTRAINT_NOTNULL). */
+export function libsqlMessage(error: CairnError): string {
+  const cause = error.cause;
+  return cause instanceof Error ? cause.message : "";
+}

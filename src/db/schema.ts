@@ -1,0 +1,81 @@
+/**
+ * The schema and its forward-only migrations, versioned with PRAGMA user_version.
+ * A database from a newer cairn is refused, never rewritten.
+ */
+import { CairnError } from "../errors.js";
+import type { Database } from "./database.js";
+
+/** The schema version this build writes. */
+export const SCHEMA_VERSION = 1;
+
+/** Migrations by the version they produce; each runs in one write transaction. */
+const MIGRATIONS: Record<number, string[]> = {
+  1: [
+    `CREATE TABLE blobs (
+      id INTEGER PRIMARY KEY,
+      ref BLOB NOT NULL UNIQUE,
+      kind TEXT NOT NULL,
+      encoding INTEGER NOT NULL,
+      size INTEGER NOT NULL,
+      stored_size INTEGER NOT NULL,
+      created_at INTEGER NOT NULL,
+      data BLOB NOT NULL
+    )`,
+    `CREATE TABLE edges (
+      src INTEGER NOT NULL,
+      dst INTEGER NOT NULL,
+      PRIMARY KEY (src, dst)
+    ) WITHOUT ROWID`,
+    `CREATE TABLE sessions (
+      id TEXT PRIMARY KEY,
+      head INTEGER NOT NULL,
+      created_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL
+    ) WITHOUT ROWID`,
+    `CREATE TABLE history (
+      session TEXT NOT NULL,
+      seq INTEGER NOT NULL,
+      manifest INTEGER NOT NULL,
+      turn INTEGER NOT NULL,
+      label TEXT,
+      meta BLOB,
+      created_at INTEGER NOT NULL,
+      PRIMARY KEY (session, seq)
+    ) WITHOUT ROWID`,
+    `CREATE TABLE pins (
+      name TEXT PRIMARY KEY,
+      blob INTEGER NOT NULL,
+      created_at INTEGER NOT NULL
+    ) WITHOUT ROWID`,
+  ],
+};
+
+/**
+ * Brings the database to {@link SCHEMA_VERSION}.
+ * @throws CairnError SCHEMA_TOO_NEW when the database was written by a newer schema;
+ *   nothing is written then.
+ */
+export async function migrate(db: Database): Promise<void> {
+  const found = await readVersion(db);
+  if (found > SCHEMA_VERSION) {
+    throw new CairnError("SCHEMA_TOO_NEW", `the database has schema version ${found}; this cairn reads up to ${SCHEMA_VERSION}. Upgrade cairn to open it.`, {
+      found,
+      supported: SCHEMA_VERSION,
+    });
+  }
+  for (let version = found + 1; version <= SCHEMA_VERSION; version++) {
+    try {
+      await db.writeBatch([...MIGRATIONS[version]!, `PRAGMA user_version = ${version}`]);
+    } catch (error) {
+      // Two processes opening a new database at once: the loser finds the tables made.
+      if ((await readVersion(db)) >= version) continue;
+      throw error;
+    }
+  }
+}
+
+/** The schema version recorded in the database (0 for a new one). */
+export async function readVersion(db: Database): Promise<number> {
+  const result = await db.execute("PRAGMA user_version");
+  return Number(result.rows[0]?.[0] ?? 0);
+}

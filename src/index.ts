@@ -1,0 +1,25 @@
+/**
+ * cairn: a content-addressed checkpoint and blob store for AI agent runtimes.
+ * This file only re-exports the public API.
+ */
+export { openStore, DEFAULT_URL, type Store, type StoreOptions } from "./store.js";
+export { CairnError, isCairnError, type CairnErrorCode, type CairnErrorDetails } from "./errors.js";
+export { isRef, parseRef, hashBytes, type Ref } from "./hash/ref.js";
+export { BlobLink, LinkTag, MAX_DEPTH } from "./codec/value-codec.js";
+export type { CompressionProfile } from "./codec/compression.js";
+export type { ChunkingParams } from "./codec/chunker.js";
+export type { Durability, BackendKind } from "./db/database.js";
+export { BlobStore, ValueStore, type PutOptions } from "./blob/blob-store.js";
+export type { BlobInfo } from "./blob/blob-reader.js";
+export { unchanged, type Checkpoint, type Snapshots, type Manifest, type StoredCheckpoint, type SessionCheckpoint } from "./checkpoint/checkpoint.js";
+export { CheckpointStore, type GetCheckpointOptions } from "./checkpoint/checkpoint-store.js";
+export {
+  Session,
+  SessionList,
+  type CommitOptions,
+  type HistoryEntry,
+  type HistoryOptions,
+  type ForkOptions,
+  type ReadOptions,
+  type SessionInfo,
+} from "./session/session.js";

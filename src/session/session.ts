@@ -1,0 +1,273 @@
+/**
+ * Sessions: ordered histories of checkpoints. Commit (optionally as a
+ * compare-and-swap on the head), resume from the latest, page through history,
+ * fork and delete.
+ */
+import { encodeValue, decodeValue } from "../codec/value-codec.js";
+import { CairnError, describe } from "../errors.js";
+import { refFromBytes, type Ref } from "../hash/ref.js";
+import type { BlobContext } from "../blob/context.js";
+import { causeMessage, executeWrite } from "../blob/blob-writer.js";
+import { toBytes } from "../blob/blob-reader.js";
+import type { Checkpoint, SessionCheckpoint } from "../checkpoint/checkpoint.js";
+import { dehydrate, hydrate, withPath } from "../checkpoint/dehydrate.js";
+import type { InStatement } from "../db/database.js";
+
+/** Options for {@link Session.commit}. */
+export interface CommitOptions {
+  /** Commit only if the head is this sequence number (0: the session is empty); else CONFLICT. */
+  readonly expectedHead?: number;
+  /** A short label for the history row (not part of the checkpoint's identity). */
+  readonly label?: string;
+  /** Any value to keep on the history row (not part of the checkpoint's identity). */
+  readonly meta?: unknown;
+}
+
+/** One row of a session's history; reading it reads no blob. */
+export interface HistoryEntry {
+  readonly seq: number;
+  /** The checkpoint's ref (its manifest). */
+  readonly ref: Ref;
+  readonly turn: number;
+  readonly label: string | undefined;
+  readonly meta: unknown;
+  readonly createdAt: Date;
+}
+
+/** Options for {@link Session.history}. */
+export interface HistoryOptions {
+  /** At most this many rows. Default: all. */
+  readonly limit?: number;
+  /** Only rows with a sequence number below this one (for paging back). */
+  readonly before?: number;
+}
+
+/** Options for {@link Session.fork}. */
+export interface ForkOptions {
+  /** Fork at this sequence number. Default: the head. */
+  readonly at?: number;
+}
+
+/** Options for reading a checkpoint from a session. */
+export interface ReadOptions {
+  /** Decode only these slots. Default: all. */
+  readonly slots?: readonly string[];
+}
+
+const MAX_ID = 512;
+const MAX_LABEL = 1024;
+
+/** Checks a session id. @throws CairnError INVALID_ARGUMENT. */
+export function parseSessionId(id: unknown, what = "session id"): string {
+  if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID || !id.isWellFormed()) {
+    throw new CairnError("INVALID_ARGUMENT", `${what} must be a non-empty string of at most ${MAX_ID} characters, got ${describe(id)}`, { argument: what });
+  }
+  return id;
+}
+
+function parseSeq(value: unknown, what: string, min = 1): number {
+  if (!Number.isSafeInteger(value) || (value as number) < min) {
+    throw new CairnError("INVALID_ARGUMENT", `${what} must be an integer of at least ${min}, got ${describe(value)}`, { argument: what });
+  }
+  return value as number;
+}
+
+const HISTORY_COLUMNS = "h.seq, b.ref, h.turn, h.label, h.meta, h.created_at";
+
+/** An ordered history of checkpoints under one id. Get one with `store.session(id)`. */
+export class Session {
+  /** The session id. */
+  readonly id: string;
+  readonly #ctx: () => BlobContext;
+
+  /** @internal Created by `store.session(id)`. */
+  constructor(ctx: () => BlobContext, id: string) {
+    this.#ctx = ctx;
+    this.id = parseSessionId(id);
+  }
+
+  /**
+   * Commits `checkpoint` as the session's next entry: its blobs the store lacks,
+   * their edges, the manifest and the history row, in one transaction.
+   * Guarantee: all or nothing; sequence numbers start at 1 and have no gaps; with
+   * `expectedHead`, two writers never both succeed from the same head.
+   * @throws CairnError CONFLICT (details.expectedHead, details.actualHead) when
+   *   `expectedHead` is not the head; INVALID_ARGUMENT, UNSUPPORTED_VALUE, NOT_FOUND,
+   *   LIMIT_EXCEEDED with nothing written.
+   */
+  async commit(checkpoint: Checkpoint, options: CommitOptions = {}): Promise<{ ref: Ref; seq: number }> {
+    const ctx = this.#ctx();
+    const expected = options.expectedHead === undefined ? null : parseSeq(options.expectedHead, "expectedHead", 0);
+    if (options.label !== undefined && (typeof options.label !== "string" || options.label.length > MAX_LABEL)) {
+      throw new CairnError("INVALID_ARGUMENT", `label must be a string of at most ${MAX_LABEL} characters`, { argument: "label" });
+    }
+    const meta = options.meta === undefined ? null : withPath("/meta", () => encodeValue(options.meta));
+    const { plan, ref } = dehydrate(ctx, checkpoint);
+    const now = Date.now();
+    const tail: InStatement[] = [
+      {
+        sql: `INSERT INTO history (session, seq, manifest, turn, label, meta, created_at)
+              SELECT ?1, CASE WHEN ?2 IS NULL OR cur.head = ?2 THEN cur.head + 1 END,
+                     (SELECT id FROM blobs WHERE ref = ?3), ?4, ?5, ?6, ?7
+              FROM (SELECT COALESCE(MAX(seq), 0) AS head FROM history WHERE session = ?1) AS cur
+              RETURNING seq`,
+        args: [this.id, expected, Buffer.from(ref, "hex"), checkpoint.turn, options.label ?? null, meta, now],
+      },
+      {
+        sql: `INSERT INTO sessions (id, head, created_at, updated_at)
+              VALUES (?1, (SELECT MAX(seq) FROM history WHERE session = ?1), ?2, ?2)
+              ON CONFLICT (id) DO UPDATE SET head = excluded.head, updated_at = excluded.updated_at`,
+        args: [this.id, now],
+      },
+    ];
+    try {
+      const { results } = await executeWrite(ctx, plan, tail);
+      return { ref, seq: Number(results[0]!.rows[0]![0]) };
+    } catch (error) {
+      if (error instanceof CairnError && /NOT NULL constraint failed: history\.seq/.test(causeMessage(error))) {
+        const actual = await this.head();
+        throw new CairnError("CONFLICT", `session ${this.id} moved on: expected head ${expected}, found ${actual}`, {
+          session: this.id,
+          expectedHead: expected,
+          actualHead: actual,
+        }, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  /** The sequence number of the newest checkpoint, 0 when the session is empty. Reads no blob. */
+  async head(): Promise<number> {
+    const result = await this.#ctx().db.execute("SELECT COALESCE(MAX(seq), 0) FROM history WHERE session = ?", [this.id]);
+    return Number(result.rows[0]![0]);
+  }
+
+  /**
+   * The newest checkpoint, hydrated: the resume point after a crash. Undefined
+   * when the session has no checkpoint.
+   * Guarantee: a commit that returned is visible here, whole; every blob is re-hashed.
+   */
+  async latest(options: ReadOptions = {}): Promise<SessionCheckpoint | undefined> {
+    const rows = await this.#rows("ORDER BY h.seq DESC LIMIT 1", []);
+    const row = rows[0];
+    if (!row) return undefined;
+    return { ...(await hydrate(this.#ctx(), row.ref, options.slots)), seq: row.seq };
+  }
+
+  /**
+   * The checkpoint with sequence number `seq`, hydrated.
+   * @throws CairnError NOT_FOUND when the session has no such entry; INVALID_ARGUMENT.
+   */
+  async at(seq: number, options: ReadOptions = {}): Promise<SessionCheckpoint> {
+    parseSeq(seq, "seq");
+    const row = (await this.#rows("AND h.seq = ?", [seq]))[0];
+    if (!row) throw new CairnError("NOT_FOUND", `session ${this.id} has no checkpoint ${seq}`, { session: this.id, seq });
+    return { ...(await hydrate(this.#ctx(), row.ref, options.slots)), seq: row.seq };
+  }
+
+  /**
+   * History rows, newest first. Reads no blob: only the history table and refs.
+   * Page back with `before` set to the last row's `seq`.
+   */
+  async history(options: HistoryOptions = {}): Promise<HistoryEntry[]> {
+    const args: unknown[] = [];
+    let where = "";
+    if (options.before !== undefined) {
+      where = "AND h.seq < ?";
+      args.push(parseSeq(options.before, "before"));
+    }
+    let limit = "";
+    if (options.limit !== undefined) {
+      limit = "LIMIT ?";
+      args.push(parseSeq(options.limit, "limit", 0));
+    }
+    return this.#rows(`${where} ORDER BY h.seq DESC ${limit}`, args);
+  }
+
+  /**
+   * A new session `newId` whose history is this one's up to `at` (default: the head).
+   * Shares every blob: only history rows are copied.
+   * @throws CairnError NOT_FOUND (no such entry here), CONFLICT (`newId` has history already).
+   */
+  async fork(newId: string, options: ForkOptions = {}): Promise<Session> {
+    const target = parseSessionId(newId, "new session id");
+    const at = options.at === undefined ? await this.head() : parseSeq(options.at, "at");
+    if (at === 0) throw new CairnError("NOT_FOUND", `session ${this.id} has no checkpoint to fork`, { session: this.id });
+    const exists = await this.#ctx().db.execute("SELECT 1 FROM history WHERE session = ? AND seq = ?", [this.id, at]);
+    if (exists.rows.length === 0) throw new CairnError("NOT_FOUND", `session ${this.id} has no checkpoint ${at}`, { session: this.id, seq: at });
+    const now = Date.now();
+    try {
+      await this.#ctx().db.writeBatch([
+        { sql: "INSERT INTO sessions (id, head, created_at, updated_at) VALUES (?, ?, ?, ?)", args: [target, at, now, now] },
+        {
+          sql: `INSERT INTO history (session, seq, manifest, turn, label, meta, created_at)
+                SELECT ?, seq, manifest, turn, label, meta, created_at FROM history WHERE session = ? AND seq <= ?`,
+          args: [target, this.id, at],
+        },
+      ]);
+    } catch (error) {
+      if (error instanceof CairnError && /UNIQUE constraint failed|PRIMARY KEY/.test(causeMessage(error))) {
+        throw new CairnError("CONFLICT", `session ${target} already exists`, { session: target }, { cause: error });
+      }
+      throw error;
+    }
+    return new Session(this.#ctx, target);
+  }
+
+  /**
+   * Removes the session's history. Its blobs stay until a gc finds them unreachable.
+   * Returns how many checkpoints the history held (0 if the session did not exist).
+   */
+  async delete(): Promise<number> {
+    const results = await this.#ctx().db.writeBatch([
+      { sql: "DELETE FROM history WHERE session = ?", args: [this.id] },
+      { sql: "DELETE FROM sessions WHERE id = ?", args: [this.id] },
+    ]);
+    return results[0]!.rowsAffected;
+  }
+
+  async #rows(clause: string, args: unknown[]): Promise<HistoryEntry[]> {
+    const result = await this.#ctx().db.execute(
+      `SELECT ${HISTORY_COLUMNS} FROM history h JOIN blobs b ON b.id = h.manifest WHERE h.session = ? ${clause}`,
+      [this.id, ...(args as never[])],
+    );
+    return result.rows.map((row) => ({
+      seq: Number(row[0]),
+      ref: refFromBytes(toBytes(row[1])),
+      turn: Number(row[2]),
+      label: row[3] === null ? undefined : String(row[3]),
+      meta: row[4] === null ? undefined : decodeValue(toBytes(row[4])).value,
+      createdAt: new Date(Number(row[5])),
+    }));
+  }
+}
+
+/** Summary of one session, from `store.sessions.list()`. */
+export interface SessionInfo {
+  readonly id: string;
+  /** Sequence number of the newest checkpoint. */
+  readonly head: number;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/** The sessions of a store. */
+export class SessionList {
+  readonly #ctx: () => BlobContext;
+
+  /** @internal Created by openStore. */
+  constructor(ctx: () => BlobContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Every session with at least one checkpoint, by id. Reads no blob. */
+  async list(): Promise<SessionInfo[]> {
+    const result = await this.#ctx().db.execute("SELECT id, head, created_at, updated_at FROM sessions ORDER BY id");
+    return result.rows.map((row) => ({
+      id: String(row[0]),
+      head: Number(row[1]),
+      createdAt: new Date(Number(row[2])),
+      updatedAt: new Date(Number(row[3])),
+    }));
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * openStore: parses and validates the options once, opens the database, brings
+ * its schema up to date, and hands out the blob, value, checkpoint and session APIs.
+ */
+import { CairnError, describe } from "./errors.js";
+import { Database, type BackendKind, type Durability } from "./db/database.js";
+import { migrate } from "./db/schema.js";
+import { COMPRESSION_PROFILES, type CompressionProfile } from "./codec/compression.js";
+import { DEFAULT_CHUNKING, type ChunkingParams } from "./codec/chunker.js";
+import type { BlobContext } from "./blob/context.js";
+import { BlobStore, ValueStore } from "./blob/blob-store.js";
+import { CheckpointStore } from "./checkpoint/checkpoint-store.js";
+import { Session, SessionList } from "./session/session.js";
+
+/** Options for {@link openStore}. Every field is optional. */
+export interface StoreOptions {
+  /**
+   * Where the database lives: `file:path.db` (embedded, the default is
+   * `file:.cairn/cairn.db` under the working directory, folder created),
+   * `:memory:`, or a libSQL server (`http://`, `ws://`, `libsql://`).
+   */
+  readonly url?: string;
+  /** Token for a libSQL server. */
+  readonly authToken?: string;
+  /** With a `file:` url: keep it as an embedded replica of this server. */
+  readonly syncUrl?: string;
+  /** Seconds between background syncs of an embedded replica. */
+  readonly syncInterval?: number;
+  /** Compression profile for new blobs. Default `fast`. */
+  readonly profile?: CompressionProfile;
+  /** Strings and byte arrays inside values of at least this many bytes are stored as blobs of their own. Default 16 KiB. */
+  readonly moveOutThreshold?: number;
+  /** Blobs larger than this are stored as content-defined chunks. Default 32 KiB. */
+  readonly chunkAbove?: number;
+  /** Chunk sizes for content-defined chunking. */
+  readonly chunking?: ChunkingParams;
+  /** The largest blob the store writes or reads. Default 1 GiB. */
+  readonly maxBlobBytes?: number;
+  /** `full` (default) syncs the WAL on every commit; `normal` survives process crashes but not power loss. Files only. */
+  readonly durability?: Durability;
+  /** How long a write waits for another process's lock on a file, in ms. Default 5000. */
+  readonly busyTimeoutMs?: number;
+}
+
+export const DEFAULT_URL = "file:.cairn/cairn.db";
+
+/** An opened cairn store. */
+export interface Store {
+  /** Raw bytes by ref. */
+  readonly blobs: BlobStore;
+  /** Any supported value by ref, as canonical MessagePack. */
+  readonly values: ValueStore;
+  /** Checkpoints (manifests and their slots) by ref. */
+  readonly checkpoints: CheckpointStore;
+  /** The sessions of the store. */
+  readonly sessions: SessionList;
+  /** Where the database lives. */
+  readonly url: string;
+  /** Which kind of backend the url names. */
+  readonly backend: BackendKind;
+  /** The session `id` (created by its first commit). @throws CairnError INVALID_ARGUMENT for an empty or oversized id. */
+  session(id: string): Session;
+  /** Pulls changes from the primary into an embedded replica; a no-op elsewhere. */
+  sync(): Promise<void>;
+  /** Closes the store; later calls throw CLOSED. Files get their WAL merged first. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens (creating if needed) a cairn store.
+ *
+ * Guarantee: the options are validated before anything is opened; a database from
+ * a newer cairn is refused untouched.
+ * @throws CairnError INVALID_ARGUMENT (bad option), SCHEMA_TOO_NEW, DATABASE.
+ * @example
+ * const store = await openStore();                       // .cairn/cairn.db
+ * const mem = await openStore({ url: ":memory:" });
+ * const remote = await openStore({ url: "http://127.0.0.1:8080" });
+ */
+export async function openStore(options: StoreOptions = {}): Promise<Store> {
+  const config = parseOptions(options);
+  const db = await Database.open({
+    url: config.url,
+    authToken: options.authToken,
+    syncUrl: options.syncUrl,
+    syncInterval: options.syncInterval,
+    busyTimeoutMs: config.busyTimeoutMs,
+    durability: config.durability,
+  });
+  try {
+    await migrate(db);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  const ctx: BlobContext = {
+    db,
+    profile: config.profile,
+    moveOutThreshold: config.moveOutThreshold,
+    chunkAbove: config.chunkAbove,
+    chunking: config.chunking,
+    maxBlobBytes: config.maxBlobBytes,
+  };
+  const live = (): BlobContext => {
+    if (db.closed) throw new CairnError("CLOSED", "the store is closed");
+    return ctx;
+  };
+  return {
+    blobs: new BlobStore(live),
+    values: new ValueStore(live),
+    checkpoints: new CheckpointStore(live),
+    sessions: new SessionList(live),
+    url: config.url,
+    backend: db.kind,
+    session: (id: string) => new Session(live, id),
+    sync: () => db.sync(),
+    close: () => db.close(),
+  };
+}
+
+interface ParsedOptions {
+  url: string;
+  profile: CompressionProfile;
+  moveOutThreshold: number;
+  chunkAbove: number;
+  chunking: ChunkingParams;
+  maxBlobBytes: number;
+  durability: Durability;
+  busyTimeoutMs: number;
+}
+
+function parseOptions(options: StoreOptions): ParsedOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new CairnError("INVALID_ARGUMENT", `openStore takes an options object, got ${describe(options)}`, { argument: "options" });
+  }
+  const bad = (name: string, want: string, actual: unknown) =>
+    new CairnError("INVALID_ARGUMENT", `${name} must be ${want}, got ${describe(actual)}`, { argument: name, actual: describe(actual) });
+  const int = (name: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    if (value === undefined) return fallback;
+    if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) throw bad(name, `an integer from ${min} to ${max}`, value);
+    return value as number;
+  };
+  const url = options.url ?? DEFAULT_URL;
+  if (typeof url !== "string" || url.length === 0) throw bad("url", "a non-empty string", url);
+  const profile = options.profile ?? "fast";
+  if (!COMPRESSION_PROFILES.includes(profile)) throw bad("profile", `one of ${COMPRESSION_PROFILES.join(", ")}`, profile);
+  const durability = options.durability ?? "full";
+  if (durability !== "full" && durability !== "normal") throw bad("durability", `"full" or "normal"`, durability);
+  const chunking = options.chunking ?? DEFAULT_CHUNKING;
+  if (typeof chunking !== "object" || chunking === null) throw bad("chunking", "an object { min, avg, max }", chunking);
+  const min = int("chunking.min", chunking.min, DEFAULT_CHUNKING.min, 64);
+  const avg = int("chunking.avg", chunking.avg, DEFAULT_CHUNKING.avg, min * 2);
+  const max = int("chunking.max", chunking.max, DEFAULT_CHUNKING.max, avg * 2, 16 * 1024 * 1024);
+  if (options.syncUrl !== undefined && (typeof options.syncUrl !== "string" || !url.startsWith("file:"))) {
+    throw bad("syncUrl", "a server URL, with a file: url for the local replica", options.syncUrl);
+  }
+  return {
+    url,
+    profile,
+    durability,
+    moveOutThreshold: int("moveOutThreshold", options.moveOutThreshold, 16 * 1024, 64),
+    chunkAbove: int("chunkAbove", options.chunkAbove, 32 * 1024, min),
+    chunking: { min, avg, max },
+    maxBlobBytes: int("maxBlobBytes", options.maxBlobBytes, 1024 * 1024 * 1024, 1024),
+    busyTimeoutMs: int("busyTimeoutMs", options.busyTimeoutMs, 5000, 0),
+  };
+}
