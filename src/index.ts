@@ -8,7 +8,7 @@ export { isRef, parseRef, hashBytes, type Ref } from "./hash/ref.js";
 export { BlobLink, LinkTag, MAX_DEPTH } from "./codec/value-codec.js";
 export type { CompressionProfile } from "./codec/compression.js";
 export type { ChunkingParams } from "./codec/chunker.js";
-export type { Durability, BackendKind } from "./db/database.js";
+export type { BackendKind } from "./db/database.js";
 export { BlobStore, ValueStore, type PutOptions } from "./blob/blob-store.js";
 export type { BlobInfo } from "./blob/blob-reader.js";
 export { unchanged, type Checkpoint, type Snapshots, type Manifest, type StoredCheckpoint, type SessionCheckpoint } from "./checkpoint/checkpoint.js";
@@ -17,6 +17,7 @@ export {
   Session,
   SessionList,
   type CommitOptions,
+  type CommitResult,
   type HistoryEntry,
   type HistoryOptions,
   type ForkOptions,

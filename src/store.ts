@@ -3,7 +3,7 @@
  * its schema up to date, and hands out the blob, value, checkpoint and session APIs.
  */
 import { CairnError, describe } from "./errors.js";
-import { Database, type BackendKind, type Durability } from "./db/database.js";
+import { Database, type BackendKind } from "./db/database.js";
 import { migrate } from "./db/schema.js";
 import { COMPRESSION_PROFILES, type CompressionProfile } from "./codec/compression.js";
 import { DEFAULT_CHUNKING, type ChunkingParams } from "./codec/chunker.js";
@@ -36,16 +36,19 @@ export interface StoreOptions {
   readonly chunking?: ChunkingParams;
   /** The largest blob the store writes or reads. Default 1 GiB. */
   readonly maxBlobBytes?: number;
-  /** `full` (default) syncs the WAL on every commit; `normal` survives process crashes but not power loss. Files only. */
-  readonly durability?: Durability;
   /** How long a write waits for another process's lock on a file, in ms. Default 5000. */
   readonly busyTimeoutMs?: number;
 }
 
 export const DEFAULT_URL = "file:.cairn/cairn.db";
 
+/** @internal The store's database, for cairn's own tests and maintenance tools. */
+export const DATABASE: unique symbol = Symbol.for("cairn.database") as never;
+
 /** An opened cairn store. */
 export interface Store {
+  /** @internal */
+  readonly [DATABASE]: Database;
   /** Raw bytes by ref. */
   readonly blobs: BlobStore;
   /** Any supported value by ref, as canonical MessagePack. */
@@ -85,7 +88,6 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     syncUrl: options.syncUrl,
     syncInterval: options.syncInterval,
     busyTimeoutMs: config.busyTimeoutMs,
-    durability: config.durability,
   });
   try {
     await migrate(db);
@@ -100,12 +102,14 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     chunkAbove: config.chunkAbove,
     chunking: config.chunking,
     maxBlobBytes: config.maxBlobBytes,
+    knownStored: new Set(),
   };
   const live = (): BlobContext => {
     if (db.closed) throw new CairnError("CLOSED", "the store is closed");
     return ctx;
   };
   return {
+    [DATABASE]: db,
     blobs: new BlobStore(live),
     values: new ValueStore(live),
     checkpoints: new CheckpointStore(live),
@@ -125,7 +129,6 @@ interface ParsedOptions {
   chunkAbove: number;
   chunking: ChunkingParams;
   maxBlobBytes: number;
-  durability: Durability;
   busyTimeoutMs: number;
 }
 
@@ -144,8 +147,6 @@ function parseOptions(options: StoreOptions): ParsedOptions {
   if (typeof url !== "string" || url.length === 0) throw bad("url", "a non-empty string", url);
   const profile = options.profile ?? "fast";
   if (!COMPRESSION_PROFILES.includes(profile)) throw bad("profile", `one of ${COMPRESSION_PROFILES.join(", ")}`, profile);
-  const durability = options.durability ?? "full";
-  if (durability !== "full" && durability !== "normal") throw bad("durability", `"full" or "normal"`, durability);
   const chunking = options.chunking ?? DEFAULT_CHUNKING;
   if (typeof chunking !== "object" || chunking === null) throw bad("chunking", "an object { min, avg, max }", chunking);
   const min = int("chunking.min", chunking.min, DEFAULT_CHUNKING.min, 64);
@@ -157,7 +158,6 @@ function parseOptions(options: StoreOptions): ParsedOptions {
   return {
     url,
     profile,
-    durability,
     moveOutThreshold: int("moveOutThreshold", options.moveOutThreshold, 16 * 1024, 64),
     chunkAbove: int("chunkAbove", options.chunkAbove, 32 * 1024, min),
     chunking: { min, avg, max },

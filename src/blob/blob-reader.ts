@@ -160,10 +160,9 @@ function missingPart(owner: Ref, part: Ref): CairnError {
 async function fetchRows(ctx: BlobContext, refs: Ref[]): Promise<Map<Ref, StoredRow>> {
   const out = new Map<Ref, StoredRow>();
   if (refs.length === 0) return out;
-  const result = await ctx.db.execute(
-    `SELECT ref, kind, encoding, size, data FROM blobs WHERE ref IN (${refs.map(() => "?").join(", ")})`,
-    refs.map(refToBytes),
-  );
+  const result = await ctx.db.execute("SELECT ref, kind, encoding, size, data FROM blobs WHERE ref IN (SELECT unhex(value) FROM json_each(?))", [
+    JSON.stringify(refs),
+  ]);
   for (const row of result.rows) {
     const ref = refFromBytes(toBytes(row[0]));
     out.set(ref, { ref, kind: String(row[1]), encoding: Number(row[2]), size: Number(row[3]), data: toBytes(row[4]) });

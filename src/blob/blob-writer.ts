@@ -8,6 +8,8 @@ import { encodeChunkList, ChunkEntryType, type ChunkEntry } from "../codec/chunk
 import { compress } from "../codec/compression.js";
 import { CairnError } from "../errors.js";
 import { hashBytes, refToBytes, type Ref } from "../hash/ref.js";
+import { chunkRef } from "./chunk-memo.js";
+import { rememberChunking, reuseCuts } from "./recent-chunkings.js";
 import type { InStatement } from "../db/database.js";
 import type { BlobContext } from "./context.js";
 import type { WritePlan } from "./write-plan.js";
@@ -26,11 +28,33 @@ const LIST_MAX = 64;
 interface Row {
   readonly ref: Ref;
   readonly kind: string;
-  readonly encoding: Encoding;
+  encoding: Encoding;
   readonly size: number;
   data: Uint8Array;
   readonly children: readonly Ref[];
   readonly compressible: boolean;
+  /** The chunked blob this chunk was cut from: its chunks share one verdict on whether compression pays. */
+  readonly family?: Ref;
+}
+
+/**
+ * Compresses each compressible row where it pays. The chunks of one blob are
+ * judged by the first of them tried: if it does not shrink, neither is expected
+ * to (random or already compressed data), and the rest are stored raw.
+ */
+function compressRows(ctx: BlobContext, rows: Row[]): void {
+  if (ctx.profile === "none") return;
+  const verdicts = new Map<Ref, boolean>();
+  for (const row of rows) {
+    if (!row.compressible) continue;
+    if (row.family !== undefined && verdicts.get(row.family) === false) continue;
+    const packed = compress(row.data, ctx.profile);
+    if (row.family !== undefined && !verdicts.has(row.family)) verdicts.set(row.family, packed !== undefined);
+    if (packed) {
+      row.data = packed;
+      row.encoding = Encoding.DEFLATE;
+    }
+  }
 }
 
 /** What a prepared write will store. */
@@ -39,6 +63,8 @@ export interface PreparedWrite {
   /** Blobs (including chunks) this write adds, and their stored bytes. */
   readonly blobsWritten: number;
   readonly bytesWritten: number;
+  /** Chunks and list nodes this write relies on: stored once it commits. */
+  readonly pieceRefs: readonly Ref[];
 }
 
 /**
@@ -55,10 +81,10 @@ export interface PreparedWrite {
 export async function prepareWrite(ctx: BlobContext, plan: WritePlan): Promise<PreparedWrite> {
   const planned = [...plan.blobs.values()];
   for (const blob of planned) {
-    if (blob.bytes.byteLength > ctx.maxBlobBytes) {
-      throw new CairnError("LIMIT_EXCEEDED", `a ${blob.kind} blob of ${blob.bytes.byteLength} bytes is over the ${ctx.maxBlobBytes}-byte limit`, {
+    if (blob.size > ctx.maxBlobBytes) {
+      throw new CairnError("LIMIT_EXCEEDED", `a ${blob.kind} blob of ${blob.size} bytes is over the ${ctx.maxBlobBytes}-byte limit`, {
         limit: ctx.maxBlobBytes,
-        actual: blob.bytes.byteLength,
+        actual: blob.size,
       });
     }
   }
@@ -70,56 +96,61 @@ export async function prepareWrite(ctx: BlobContext, plan: WritePlan): Promise<P
   const pieces: Row[] = [];
   for (const blob of planned) {
     if (stored.has(blob.ref)) continue;
-    if (blob.bytes.byteLength > ctx.chunkAbove) {
-      rows.push(chunkInto(ctx, blob.ref, blob.kind, blob.bytes, pieces));
+    const bytes = blob.bytes();
+    if (bytes.byteLength > ctx.chunkAbove) {
+      rows.push(chunkInto(ctx, blob.ref, blob.kind, bytes, pieces));
     } else {
-      rows.push({ ref: blob.ref, kind: blob.kind, encoding: Encoding.RAW, size: blob.bytes.byteLength, data: blob.bytes, children: blob.children, compressible: true });
+      rows.push({ ref: blob.ref, kind: blob.kind, encoding: Encoding.RAW, size: bytes.byteLength, data: bytes, children: blob.children, compressible: true });
     }
   }
   if (pieces.length > 0) {
-    const storedPieces = await storedRefs(ctx, pieces.map((p) => p.ref));
+    // Pieces this store confirmed recently are not asked about again: each one is
+    // the target of an edge from a new row, whose insert fails if it is gone.
+    const storedPieces = await storedRefs(ctx, pieces.filter((p) => !ctx.knownStored.has(p.ref)).map((p) => p.ref));
     const seen = new Set<Ref>();
     for (const piece of pieces) {
-      if (storedPieces.has(piece.ref) || seen.has(piece.ref)) continue;
+      if (seen.has(piece.ref)) continue;
       seen.add(piece.ref);
+      if (ctx.knownStored.has(piece.ref) || storedPieces.has(piece.ref)) continue;
       rows.push(piece);
     }
   }
-  await Promise.all(
-    rows.map(async (row) => {
-      if (!row.compressible || ctx.profile === "none") return;
-      const packed = await compress(row.data, ctx.profile);
-      if (packed) {
-        row.data = packed;
-        (row as { encoding: Encoding }).encoding = Encoding.DEFLATE;
-      }
-    }),
-  );
+  compressRows(ctx, rows);
   const now = Date.now();
   const statements: InStatement[] = [];
   let bytesWritten = 0;
+  const edges: Array<[Ref, Ref]> = [];
   for (const row of rows) {
     bytesWritten += row.data.byteLength;
     statements.push({
       sql: "INSERT OR IGNORE INTO blobs (ref, kind, encoding, size, stored_size, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
       args: [refToBytes(row.ref), row.kind, row.encoding, row.size, row.data.byteLength, now, row.data],
     });
+    for (const child of new Set(row.children)) edges.push([row.ref, child]);
   }
-  for (const row of rows) statements.push(...edgeStatements(row.ref, row.children));
-  return { statements, blobsWritten: rows.length, bytesWritten };
+  statements.push(...edgeStatements(edges));
+  const pieceRefs = pieces.map((p) => p.ref);
+  return { statements, blobsWritten: rows.length, bytesWritten, pieceRefs };
 }
 
-/** Statements recording `src -> dst` for each child; each fails if its target is not stored. */
-export function edgeStatements(src: Ref, children: readonly Ref[]): InStatement[] {
+/** Refs per statement that passes them as one JSON array (constant SQL text, cheap to prepare). */
+const REFS_PER_STATEMENT = 2000;
+
+/**
+ * Statements recording each `[src, dst]` edge. The ids are looked up by ref inside
+ * the transaction; a target that is not stored makes the lookup NULL and the
+ * insert fail (edges.dst is NOT NULL), aborting the whole transaction.
+ */
+export function edgeStatements(edges: ReadonlyArray<readonly [Ref, Ref]>): InStatement[] {
   const out: InStatement[] = [];
-  const unique = [...new Set(children)];
-  for (let i = 0; i < unique.length; i += 200) {
-    const part = unique.slice(i, i + 200);
-    const values = part.map(() => "((SELECT id FROM blobs WHERE ref = ?), (SELECT id FROM blobs WHERE ref = ?))").join(", ");
-    const args: Uint8Array[] = [];
-    const srcBytes = refToBytes(src);
-    for (const dst of part) args.push(srcBytes, refToBytes(dst));
-    out.push({ sql: `INSERT INTO edges (src, dst) VALUES ${values} ON CONFLICT (src, dst) DO NOTHING`, args });
+  for (let i = 0; i < edges.length; i += REFS_PER_STATEMENT) {
+    out.push({
+      sql: `INSERT INTO edges (src, dst)
+            SELECT (SELECT id FROM blobs WHERE ref = unhex(e.value ->> 0)), (SELECT id FROM blobs WHERE ref = unhex(e.value ->> 1))
+            FROM json_each(?) AS e WHERE true
+            ON CONFLICT (src, dst) DO NOTHING`,
+      args: [JSON.stringify(edges.slice(i, i + REFS_PER_STATEMENT))],
+    });
   }
   return out;
 }
@@ -128,19 +159,25 @@ export function edgeStatements(src: Ref, children: readonly Ref[]): InStatement[
  * Cuts `bytes` into chunks (added to `pieces`) and returns the row of the chunked
  * blob itself, whose data is its root chunk list.
  */
-function chunkInto(ctx: BlobContext, ref: Ref, kind: string, bytes: Uint8Array, pieces: Row[]): Row {
+function chunkInto(ctx: BlobContext, blobRef: Ref, kind: string, bytes: Uint8Array, pieces: Row[]): Row {
+  const reused = reuseCuts(kind, bytes, ctx.chunking.min);
+  const start = reused.cuts.at(-1) ?? 0;
+  const cuts = [...reused.cuts, ...chunkBoundaries(bytes.subarray(start), ctx.chunking).map((cut) => cut + start)];
   let entries: ChunkEntry[] = [];
-  let start = 0;
-  for (const end of chunkBoundaries(bytes, ctx.chunking)) {
-    const data = bytes.subarray(start, end);
-    const chunkRef = hashBytes(data);
-    pieces.push({ ref: chunkRef, kind: "chunk", encoding: Encoding.RAW, size: data.byteLength, data, children: [], compressible: true });
-    entries.push({ type: ChunkEntryType.CHUNK, ref: chunkRef, size: data.byteLength });
-    start = end;
-  }
+  const refs: Ref[] = [];
+  let from = 0;
+  cuts.forEach((end, i) => {
+    const data = bytes.subarray(from, end);
+    const ref = reused.refs[i] ?? chunkRef(data);
+    refs.push(ref);
+    pieces.push({ ref, kind: "chunk", encoding: Encoding.RAW, size: data.byteLength, data, children: [], compressible: true, family: blobRef });
+    entries.push({ type: ChunkEntryType.CHUNK, ref, size: data.byteLength });
+    from = end;
+  });
+  rememberChunking({ kind, bytes, cuts, refs });
   while (entries.length > MAX_ROOT_ENTRIES) entries = groupIntoLists(entries, pieces);
   const data = encodeChunkList(entries);
-  return { ref, kind, encoding: Encoding.CHUNKED, size: bytes.byteLength, data, children: entries.map((e) => e.ref), compressible: false };
+  return { ref: blobRef, kind, encoding: Encoding.CHUNKED, size: bytes.byteLength, data, children: entries.map((e) => e.ref), compressible: false };
 }
 
 /** One level up the chunk tree: groups entries at content-defined boundaries into list nodes. */
@@ -168,10 +205,10 @@ function groupIntoLists(entries: ChunkEntry[], pieces: Row[]): ChunkEntry[] {
 export async function storedRefs(ctx: BlobContext, refs: Iterable<Ref>): Promise<Set<Ref>> {
   const unique = [...new Set(refs)];
   const found = new Set<Ref>();
-  for (let i = 0; i < unique.length; i += 256) {
-    const part = unique.slice(i, i + 256);
-    const result = await ctx.db.execute(`SELECT hex(ref) FROM blobs WHERE ref IN (${part.map(() => "?").join(", ")})`, part.map(refToBytes));
-    for (const row of result.rows) found.add(String(row[0]).toLowerCase() as Ref);
+  for (let i = 0; i < unique.length; i += REFS_PER_STATEMENT) {
+    const part = unique.slice(i, i + REFS_PER_STATEMENT);
+    const result = await ctx.db.execute("SELECT lower(hex(ref)) FROM blobs WHERE ref IN (SELECT unhex(value) FROM json_each(?))", [JSON.stringify(part)]);
+    for (const row of result.rows) found.add(row[0] as Ref);
   }
   return found;
 }
@@ -188,12 +225,23 @@ export async function executeWrite(ctx: BlobContext, plan: WritePlan, tail: InSt
     const prepared = await prepareWrite(ctx, plan);
     try {
       const results = await ctx.db.writeBatch([...prepared.statements, ...tail]);
+      rememberStored(ctx, prepared.pieceRefs);
       return { results: results.slice(prepared.statements.length), prepared };
     } catch (error) {
-      if (attempt === 0 && error instanceof CairnError && /NOT NULL constraint failed: edges\./.test(causeMessage(error))) continue;
+      if (attempt === 0 && error instanceof CairnError && /NOT NULL constraint failed: edges\./.test(causeMessage(error))) {
+        ctx.knownStored.clear();
+        continue;
+      }
       throw error;
     }
   }
+}
+
+const MAX_KNOWN = 200_000;
+
+function rememberStored(ctx: BlobContext, refs: readonly Ref[]): void {
+  if (ctx.knownStored.size + refs.length > MAX_KNOWN) ctx.knownStored.clear();
+  for (const ref of refs) ctx.knownStored.add(ref);
 }
 
 /** The rows of a statement result, as returned by the database layer. */

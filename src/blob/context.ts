@@ -15,4 +15,10 @@ export interface BlobContext {
   readonly chunking: ChunkingParams;
   /** The largest logical blob cairn writes or reads back. */
   readonly maxBlobBytes: number;
+  /**
+   * Chunk refs this store confirmed stored recently. Only ever used for refs that a
+   * new row links to, so a wrong entry aborts the transaction (and is cleared)
+   * instead of leaving a dangling link.
+   */
+  readonly knownStored: Set<string>;
 }

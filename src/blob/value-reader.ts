@@ -7,6 +7,7 @@ import { CairnError } from "../errors.js";
 import type { Ref } from "../hash/ref.js";
 import type { BlobContext } from "./context.js";
 import { readBlob } from "./blob-reader.js";
+import { cachedString, rememberString } from "./large-string-cache.js";
 
 /** How many stored values deep a chain of value links may go. */
 const MAX_LINK_DEPTH = 32;
@@ -46,10 +47,16 @@ export async function resolveSites(ctx: BlobContext, sites: readonly LinkSite[],
 
 async function resolveLink(ctx: BlobContext, link: BlobLink, depth: number): Promise<unknown> {
   if (link.tag === LinkTag.VALUE) return readValue(ctx, link.ref, depth + 1);
+  if (link.tag === LinkTag.STRING) {
+    const cached = cachedString(link.ref);
+    if (cached !== undefined) return cached;
+  }
   const bytes = await readBlob(ctx, link.ref);
   if (link.tag === LinkTag.BYTES) return bytes;
   try {
-    return utf8.decode(bytes);
+    const text = utf8.decode(bytes);
+    rememberString(text, link.ref, bytes.byteLength);
+    return text;
   } catch (error) {
     throw new CairnError("INTEGRITY", `blob ${link.ref} is linked as text but is not valid UTF-8`, { ref: link.ref }, { cause: error });
   }

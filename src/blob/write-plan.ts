@@ -5,12 +5,16 @@
  */
 import { hashBytes, type Ref } from "../hash/ref.js";
 import { encodeValue, LinkTag, type LinkSink } from "../codec/value-codec.js";
+import { cachedStringRef, rememberString } from "./large-string-cache.js";
 
 /** A blob staged for writing, in its logical (uncompressed, unchunked) form. */
 export interface PlannedBlob {
   readonly ref: Ref;
   readonly kind: string;
-  readonly bytes: Uint8Array;
+  /** Logical size in bytes. */
+  readonly size: number;
+  /** The logical bytes, produced only if the store turns out to lack the blob. */
+  readonly bytes: () => Uint8Array;
   /** Refs this blob links to: edges to record when it is written. */
   readonly children: readonly Ref[];
 }
@@ -27,7 +31,7 @@ export class WritePlan {
   /** Stages `bytes` under `kind`; returns their ref. Staging the same bytes twice keeps one. */
   addBytes(bytes: Uint8Array, kind: string, children: readonly Ref[] = []): Ref {
     const ref = hashBytes(bytes);
-    if (!this.blobs.has(ref)) this.blobs.set(ref, { ref, kind, bytes, children });
+    if (!this.blobs.has(ref)) this.blobs.set(ref, { ref, kind, size: bytes.byteLength, bytes: () => bytes, children });
     return ref;
   }
 
@@ -37,21 +41,33 @@ export class WritePlan {
    * @throws CairnError UNSUPPORTED_VALUE or LIMIT_EXCEEDED, with nothing staged.
    */
   addValue(value: unknown, kind: string, threshold: number): Ref {
-    const movedOut: Array<{ bytes: Uint8Array; ref: Ref }> = [];
+    const movedOut: PlannedBlob[] = [];
     const children: Ref[] = [];
     const sink: LinkSink = {
       threshold,
-      moveOut: (_tag, bytes) => {
+      moveOutString: (text) => {
+        const cached = cachedStringRef(text);
+        if (cached) {
+          movedOut.push({ ref: cached.ref, kind: MOVED_OUT_KIND, size: cached.size, bytes: () => Buffer.from(text, "utf8"), children: [] });
+          return cached.ref;
+        }
+        const bytes = Buffer.from(text, "utf8");
+        if (bytes.byteLength < threshold) return undefined;
+        if (!text.isWellFormed()) return undefined; // the encoder refuses it with a path
         const ref = hashBytes(bytes);
-        movedOut.push({ bytes, ref });
+        rememberString(text, ref, bytes.byteLength);
+        movedOut.push({ ref, kind: MOVED_OUT_KIND, size: bytes.byteLength, bytes: () => bytes, children: [] });
+        return ref;
+      },
+      moveOutBytes: (bytes) => {
+        const ref = hashBytes(bytes);
+        movedOut.push({ ref, kind: MOVED_OUT_KIND, size: bytes.byteLength, bytes: () => bytes, children: [] });
         return ref;
       },
       linked: (ref) => children.push(ref),
     };
     const bytes = encodeValue(value, sink);
-    for (const { bytes: outBytes, ref } of movedOut) {
-      if (!this.blobs.has(ref)) this.blobs.set(ref, { ref, kind: MOVED_OUT_KIND, bytes: outBytes, children: [] });
-    }
+    for (const blob of movedOut) if (!this.blobs.has(blob.ref)) this.blobs.set(blob.ref, blob);
     const unique = [...new Set(children)];
     const ref = this.addBytes(bytes, kind, unique);
     for (const child of unique) if (!this.blobs.has(child)) this.required.add(child);

@@ -32,11 +32,11 @@ export class CheckpointStore {
    * @throws CairnError INVALID_ARGUMENT, UNSUPPORTED_VALUE (with details.path), NOT_FOUND
    *   (an `unchanged(ref)` the store does not hold), LIMIT_EXCEEDED. Nothing is written then.
    */
-  async put(checkpoint: Checkpoint): Promise<{ ref: Ref; manifest: Manifest }> {
+  async put(checkpoint: Checkpoint): Promise<{ ref: Ref; manifest: Manifest; blobsWritten: number; bytesWritten: number }> {
     const ctx = this.#ctx();
     const { plan, ref, manifest } = dehydrate(ctx, checkpoint);
-    await executeWrite(ctx, plan);
-    return { ref, manifest };
+    const { prepared } = await executeWrite(ctx, plan);
+    return { ref, manifest, blobsWritten: prepared.blobsWritten, bytesWritten: prepared.bytesWritten };
   }
 
   /**

@@ -16,16 +16,16 @@ export interface ChunkingParams {
 }
 
 /** Defaults, chosen by measurement on the agent workload (docs/design.md). */
-export const DEFAULT_CHUNKING: ChunkingParams = { min: 2048, avg: 8192, max: 65536 };
+export const DEFAULT_CHUNKING: ChunkingParams = { min: 1024, avg: 4096, max: 32768 };
 
 const GEAR = (() => {
-  const table = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) table[i] = createHash("sha256").update(`cairn gear ${i}`).digest().readUInt32BE(0);
+  const table = new Int32Array(256);
+  for (let i = 0; i < 256; i++) table[i] = createHash("sha256").update(`cairn gear ${i}`).digest().readInt32BE(0);
   return table;
 })();
 
 function topBitsMask(bits: number): number {
-  return bits <= 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  return bits <= 0 ? 0 : 0xffffffff << (32 - bits);
 }
 
 /**
@@ -41,6 +41,7 @@ export function chunkBoundaries(bytes: Uint8Array, params: ChunkingParams = DEFA
   const cuts: number[] = [];
   const length = bytes.length;
   let start = 0;
+  let cut: number;
   while (start < length) {
     const remaining = length - start;
     if (remaining <= min) {
@@ -49,27 +50,25 @@ export function chunkBoundaries(bytes: Uint8Array, params: ChunkingParams = DEFA
     }
     const end = Math.min(start + max, length);
     const normal = Math.min(start + avg, end);
-    let hash = 0;
-    let i = start + min;
-    let cut = end;
-    for (; i < normal; i++) {
-      hash = ((hash << 1) + GEAR[bytes[i]!]!) >>> 0;
-      if ((hash & maskSmall) === 0) {
-        cut = i + 1;
-        break;
-      }
-    }
-    if (cut === end && i >= normal) {
-      for (; i < end; i++) {
-        hash = ((hash << 1) + GEAR[bytes[i]!]!) >>> 0;
-        if ((hash & maskLarge) === 0) {
-          cut = i + 1;
-          break;
-        }
-      }
-    }
+    cut = findCut(bytes, start + min, normal, end, maskSmall, maskLarge);
     cuts.push(cut);
     start = cut;
   }
   return cuts;
+}
+
+/** The first cut in [from, end): the stricter mask before `normal`, the looser one after, else `end`. */
+function findCut(bytes: Uint8Array, from: number, normal: number, end: number, maskSmall: number, maskLarge: number): number {
+  const gear = GEAR;
+  let hash = 0;
+  let i = from;
+  for (; i < normal; i++) {
+    hash = ((hash << 1) + gear[bytes[i]!]!) | 0;
+    if ((hash & maskSmall) === 0) return i + 1;
+  }
+  for (; i < end; i++) {
+    hash = ((hash << 1) + gear[bytes[i]!]!) | 0;
+    if ((hash & maskLarge) === 0) return i + 1;
+  }
+  return end;
 }

@@ -23,6 +23,18 @@ export interface CommitOptions {
   readonly meta?: unknown;
 }
 
+/** What a commit stored. */
+export interface CommitResult {
+  /** The checkpoint's ref (its manifest's). */
+  readonly ref: Ref;
+  /** Its sequence number in the session, from 1. */
+  readonly seq: number;
+  /** Blob rows (values, chunks, the manifest) this commit added; those the store had are not counted. */
+  readonly blobsWritten: number;
+  /** Bytes those rows hold, after compression. */
+  readonly bytesWritten: number;
+}
+
 /** One row of a session's history; reading it reads no blob. */
 export interface HistoryEntry {
   readonly seq: number;
@@ -95,7 +107,7 @@ export class Session {
    *   `expectedHead` is not the head; INVALID_ARGUMENT, UNSUPPORTED_VALUE, NOT_FOUND,
    *   LIMIT_EXCEEDED with nothing written.
    */
-  async commit(checkpoint: Checkpoint, options: CommitOptions = {}): Promise<{ ref: Ref; seq: number }> {
+  async commit(checkpoint: Checkpoint, options: CommitOptions = {}): Promise<CommitResult> {
     const ctx = this.#ctx();
     const expected = options.expectedHead === undefined ? null : parseSeq(options.expectedHead, "expectedHead", 0);
     if (options.label !== undefined && (typeof options.label !== "string" || options.label.length > MAX_LABEL)) {
@@ -121,8 +133,8 @@ export class Session {
       },
     ];
     try {
-      const { results } = await executeWrite(ctx, plan, tail);
-      return { ref, seq: Number(results[0]!.rows[0]![0]) };
+      const { results, prepared } = await executeWrite(ctx, plan, tail);
+      return { ref, seq: Number(results[0]!.rows[0]![0]), blobsWritten: prepared.blobsWritten, bytesWritten: prepared.bytesWritten };
     } catch (error) {
       if (error instanceof CairnError && /NOT NULL constraint failed: history\.seq/.test(causeMessage(error))) {
         const actual = await this.head();

@@ -1,0 +1,1 @@
+console.log("cairn cli", process.argv.slice(2));
