@@ -159,8 +159,12 @@ export function edgeStatements(edges: ReadonlyArray<readonly [Ref, Ref]>): InSta
  * Cuts `bytes` into chunks (added to `pieces`) and returns the row of the chunked
  * blob itself, whose data is its root chunk list.
  */
+/** Blobs up to this size are remembered for cut reuse and their chunks memoized; larger ones are one-offs. */
+const REMEMBER_UP_TO = 8 * 1024 * 1024;
+
 function chunkInto(ctx: BlobContext, blobRef: Ref, kind: string, bytes: Uint8Array, pieces: Row[]): Row {
-  const reused = reuseCuts(kind, bytes, ctx.chunking.min);
+  const remember = bytes.byteLength <= REMEMBER_UP_TO;
+  const reused = remember ? reuseCuts(kind, bytes, ctx.chunking.min) : { cuts: [], refs: [] };
   const start = reused.cuts.at(-1) ?? 0;
   const cuts = [...reused.cuts, ...chunkBoundaries(bytes.subarray(start), ctx.chunking).map((cut) => cut + start)];
   let entries: ChunkEntry[] = [];
@@ -168,13 +172,13 @@ function chunkInto(ctx: BlobContext, blobRef: Ref, kind: string, bytes: Uint8Arr
   let from = 0;
   cuts.forEach((end, i) => {
     const data = bytes.subarray(from, end);
-    const ref = reused.refs[i] ?? chunkRef(data);
+    const ref = reused.refs[i] ?? (remember ? chunkRef(data) : hashBytes(data));
     refs.push(ref);
     pieces.push({ ref, kind: "chunk", encoding: Encoding.RAW, size: data.byteLength, data, children: [], compressible: true, family: blobRef });
     entries.push({ type: ChunkEntryType.CHUNK, ref, size: data.byteLength });
     from = end;
   });
-  rememberChunking({ kind, bytes, cuts, refs });
+  if (remember) rememberChunking({ kind, bytes, cuts, refs });
   while (entries.length > MAX_ROOT_ENTRIES) entries = groupIntoLists(entries, pieces);
   const data = encodeChunkList(entries);
   return { ref: blobRef, kind, encoding: Encoding.CHUNKED, size: bytes.byteLength, data, children: entries.map((e) => e.ref), compressible: false };

@@ -82,6 +82,8 @@ function makeEncoder(): EncoderInternals {
       case "string": {
         const sink = activeSink;
         if (sink !== undefined && !linksForbidden && object.length * 3 >= sink.threshold) {
+          // Checked here, not only in encodeString: a moved-out string never reaches it.
+          if (!object.isWellFormed()) throw new EncodeRefusal("string");
           const ref = sink.moveOutString(object);
           if (ref !== undefined) {
             writeLink(this, LinkTag.STRING, ref);
@@ -93,6 +95,11 @@ function makeEncoder(): EncoderInternals {
       case "number":
         if (object === 0 && 1 / object < 0) {
           this.encodeNumberAsFloat(object);
+          return;
+        }
+        if (object !== object) {
+          // Every NaN (whatever its payload bits) as the one canonical NaN.
+          this.encodeNumberAsFloat(NaN);
           return;
         }
         break;
@@ -108,7 +115,12 @@ function makeEncoder(): EncoderInternals {
       case "object": {
         if (object === null) break;
         const proto = Object.getPrototypeOf(object);
-        if (proto === Object.prototype || proto === null || proto === Array.prototype) break;
+        if (proto === Array.prototype) break;
+        if (proto === Object.prototype || proto === null) {
+          // MessagePack decoders refuse a "__proto__" key: refuse it here rather than store an unreadable value.
+          if (Object.hasOwn(object, "__proto__")) throw new EncodeRefusal("key");
+          break;
+        }
         if (object instanceof Uint8Array) {
           const sink = activeSink;
           if (sink !== undefined && !linksForbidden && object.byteLength >= sink.threshold) {
@@ -197,7 +209,8 @@ function encodeEntries(collection: Map<unknown, unknown> | Set<unknown>, depth: 
   } finally {
     depthOffset -= depth;
   }
-  items.sort((a, b) => Buffer.compare(a.key, b.key));
+  // Entries whose keys encode alike (two distinct [] keys) are ordered by their values.
+  items.sort((a, b) => Buffer.compare(a.key, b.key) || (a.value && b.value ? Buffer.compare(a.value, b.value) : 0));
   const count = isMap ? items.length * 2 : items.length;
   const header = arrayHeader(count);
   let size = header.byteLength;
@@ -310,6 +323,7 @@ function diagnose(root: unknown, cause: unknown): CairnError {
       } else {
         for (const key of Object.keys(value)) {
           if (!key.isWellFormed()) return unsupported(`${path}/${pointerToken(key)}`, key, "the key holds a lone surrogate (not well-formed Unicode)");
+          if (key === "__proto__") return unsupported(`${path}/${pointerToken(key)}`, key, "the key __proto__ cannot be stored (MessagePack decoders refuse it)");
           const found = visit((value as Record<string, unknown>)[key], `${path}/${pointerToken(key)}`, depth + 1, inKey);
           if (found) return found;
         }
@@ -423,6 +437,7 @@ function collectLinks(root: unknown, sites: LinkSite[]): void {
   while (stack.length > 0) {
     const [node, depth] = stack.pop()!;
     if (typeof node !== "object" || node === null || node instanceof Uint8Array || node instanceof Date) continue;
+    if (node instanceof ExtData) throw new CairnError("INTEGRITY", `stored value holds extension type ${node.type}, unknown to cairn`, { extensionType: node.type });
     if (depth > MAX_DEPTH) {
       throw new CairnError("LIMIT_EXCEEDED", `stored value nests deeper than ${MAX_DEPTH} levels`, { limit: MAX_DEPTH });
     }

@@ -64,14 +64,22 @@ export class Database {
       throw translate(error, `cannot open ${redact(config.url)}`);
     }
     const db = new Database(client, kind, config.url, path);
-    if (kind === "file") {
-      const mode = await db.execute("PRAGMA journal_mode = WAL");
-      if (String(mode.rows[0]?.[0]).toLowerCase() !== "wal") {
-        throw new CairnError("DATABASE", `cannot switch ${path} to WAL mode (got ${String(mode.rows[0]?.[0])})`, { path });
-      }
-    }
     if (kind === "replica") await db.sync();
     return db;
+  }
+
+  /**
+   * Puts a local file in WAL mode (persistent in the file, so every pooled
+   * connection shares it). Called only once the schema version is known to be
+   * readable, so a database from a newer cairn is never touched. A no-op on
+   * other backends: a server or replica manages its own journal.
+   */
+  async useWal(): Promise<void> {
+    if (this.kind !== "file") return;
+    const mode = await this.execute("PRAGMA journal_mode = WAL");
+    if (String(mode.rows[0]?.[0]).toLowerCase() !== "wal") {
+      throw new CairnError("DATABASE", `cannot switch ${this.path} to WAL mode (got ${String(mode.rows[0]?.[0])})`, { path: this.path });
+    }
   }
 
   /** Runs one statement. @throws CairnError DATABASE or CLOSED. */

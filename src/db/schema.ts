@@ -63,6 +63,7 @@ export async function migrate(db: Database): Promise<void> {
       supported: SCHEMA_VERSION,
     });
   }
+  await db.useWal();
   for (let version = found + 1; version <= SCHEMA_VERSION; version++) {
     try {
       await db.writeBatch([...MIGRATIONS[version]!, `PRAGMA user_version = ${version}`]);
