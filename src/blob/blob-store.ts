@@ -45,7 +45,7 @@ export class BlobStore {
     }
     const kind = parseKind(options, "raw");
     const plan = new WritePlan();
-    const ref = plan.addBytes(bytes, kind);
+    const ref = plan.markRoot(plan.addBytes(bytes, kind));
     await executeWrite(this.#ctx(), plan);
     return ref;
   }
@@ -91,7 +91,7 @@ export class ValueStore {
     const kind = parseKind(options, "value");
     const ctx = this.#ctx();
     const plan = new WritePlan();
-    const ref = plan.addValue(value, kind, ctx.moveOutThreshold);
+    const ref = plan.markRoot(plan.addValue(value, kind, ctx.moveOutThreshold));
     await executeWrite(ctx, plan);
     return ref;
   }

@@ -63,17 +63,20 @@ export interface PreparedWrite {
   /** Blobs (including chunks) this write adds, and their stored bytes. */
   readonly blobsWritten: number;
   readonly bytesWritten: number;
-  /** Chunks and list nodes this write relies on: stored once it commits. */
-  readonly pieceRefs: readonly Ref[];
+  /** Every ref this write stores or relies on: all stored once it commits. */
+  readonly reliedOn: readonly Ref[];
 }
 
 /**
  * Prepares the statements that store every blob of `plan` the store lacks.
  *
  * 1. Ask which planned and required refs are stored; a required ref that is not is NOT_FOUND.
+ *    Refs this store confirmed recently are not asked about again, except the
+ *    plan's roots: every other ref is the target of an edge from a new row, or
+ *    the manifest a new history row names, and those inserts fail if it is gone.
  * 2. Cut each missing blob over `chunkAbove` into content-defined chunks and list nodes.
- * 3. Ask which of those chunks are stored; keep only the missing ones.
- * 4. Compress what is left (off the main thread, all at once) where it pays.
+ * 3. Ask which of those chunks are stored (again skipping confirmed ones); keep the missing.
+ * 4. Compress what is left where it pays.
  * 5. Emit INSERT OR IGNORE for each row, then its edges. Each edge insert looks its
  *    target up by ref and fails (NOT NULL) when it is gone, so a blob removed
  *    after step 1 aborts the transaction instead of leaving a dangling edge.
@@ -88,7 +91,9 @@ export async function prepareWrite(ctx: BlobContext, plan: WritePlan): Promise<P
       });
     }
   }
-  const stored = await storedRefs(ctx, [...planned.map((b) => b.ref), ...plan.required]);
+  const confirmed = (ref: Ref) => ctx.knownStored.has(ref) && !plan.roots.has(ref);
+  const stored = await storedRefs(ctx, [...planned.map((b) => b.ref), ...plan.required].filter((ref) => !confirmed(ref)));
+  for (const ref of [...planned.map((b) => b.ref), ...plan.required]) if (confirmed(ref)) stored.add(ref);
   for (const ref of plan.required) {
     if (!stored.has(ref)) throw new CairnError("NOT_FOUND", `no stored value has ref ${ref}`, { ref });
   }
@@ -129,8 +134,8 @@ export async function prepareWrite(ctx: BlobContext, plan: WritePlan): Promise<P
     for (const child of new Set(row.children)) edges.push([row.ref, child]);
   }
   statements.push(...edgeStatements(edges));
-  const pieceRefs = pieces.map((p) => p.ref);
-  return { statements, blobsWritten: rows.length, bytesWritten, pieceRefs };
+  const reliedOn = [...planned.map((b) => b.ref), ...plan.required, ...pieces.map((p) => p.ref)];
+  return { statements, blobsWritten: rows.length, bytesWritten, reliedOn };
 }
 
 /** Refs per statement that passes them as one JSON array (constant SQL text, cheap to prepare). */
@@ -222,17 +227,18 @@ export async function storedRefs(ctx: BlobContext, refs: Iterable<Ref>): Promise
  * Returns the results of the `tail` statements.
  *
  * If a blob the plan relied on vanished between the check and the transaction
- * (a concurrent gc), the transaction aborts whole and is prepared once more.
+ * (a concurrent gc), the transaction aborts whole and is prepared once more,
+ * asking the store about every ref.
  */
 export async function executeWrite(ctx: BlobContext, plan: WritePlan, tail: InStatement[] = []): Promise<{ results: ResultSetLike[]; prepared: PreparedWrite }> {
   for (let attempt = 0; ; attempt++) {
     const prepared = await prepareWrite(ctx, plan);
     try {
       const results = await ctx.db.writeBatch([...prepared.statements, ...tail]);
-      rememberStored(ctx, prepared.pieceRefs);
+      rememberStored(ctx, prepared.reliedOn);
       return { results: results.slice(prepared.statements.length), prepared };
     } catch (error) {
-      if (attempt === 0 && error instanceof CairnError && /NOT NULL constraint failed: edges\./.test(causeMessage(error))) {
+      if (attempt === 0 && error instanceof CairnError && /NOT NULL constraint failed: (edges\.|history\.manifest)/.test(causeMessage(error))) {
         ctx.knownStored.clear();
         continue;
       }

@@ -16,9 +16,10 @@ export interface BlobContext {
   /** The largest logical blob cairn writes or reads back. */
   readonly maxBlobBytes: number;
   /**
-   * Chunk refs this store confirmed stored recently. Only ever used for refs that a
-   * new row links to, so a wrong entry aborts the transaction (and is cleared)
-   * instead of leaving a dangling link.
+   * Refs this store confirmed stored recently. Never trusted for a write's roots,
+   * only for refs a new row links to (or a new history row names), so a stale
+   * entry aborts the transaction (and the set is cleared) instead of leaving a
+   * dangling link.
    */
   readonly knownStored: Set<string>;
 }

@@ -27,6 +27,17 @@ export class WritePlan {
   readonly blobs = new Map<Ref, PlannedBlob>();
   /** Refs linked from planned blobs but not planned: they must already be stored. */
   readonly required = new Set<Ref>();
+  /**
+   * Refs nothing in the transaction guards (no new row links to them, no history
+   * row names them): the writer always asks the store about these.
+   */
+  readonly roots = new Set<Ref>();
+
+  /** Marks `ref` as a root of the write: see {@link roots}. */
+  markRoot(ref: Ref): Ref {
+    this.roots.add(ref);
+    return ref;
+  }
 
   /** Stages `bytes` under `kind`; returns their ref. Staging the same bytes twice keeps one. */
   addBytes(bytes: Uint8Array, kind: string, children: readonly Ref[] = []): Ref {

@@ -35,6 +35,7 @@ export class CheckpointStore {
   async put(checkpoint: Checkpoint): Promise<{ ref: Ref; manifest: Manifest; blobsWritten: number; bytesWritten: number }> {
     const ctx = this.#ctx();
     const { plan, ref, manifest } = dehydrate(ctx, checkpoint);
+    plan.markRoot(ref);
     const { prepared } = await executeWrite(ctx, plan);
     return { ref, manifest, blobsWritten: prepared.blobsWritten, bytesWritten: prepared.bytesWritten };
   }

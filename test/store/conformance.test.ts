@@ -18,6 +18,27 @@ const expectCode = async (promise: Promise<unknown>, code: string): Promise<Cair
   return error as CairnError;
 };
 
+/**
+ * Removes checkpoint `ref`, everything it links to and the given sessions' history
+ * behind the store's back, as a gc racing a writer could. Touches only these rows,
+ * so tests sharing a server database are unaffected.
+ */
+async function purge(store: Store, ref: string, sessions: string[]): Promise<void> {
+  await store[DATABASE].writeBatch([
+    ...sessions.flatMap((id) => [
+      { sql: "DELETE FROM history WHERE session = ?", args: [id] },
+      { sql: "DELETE FROM sessions WHERE id = ?", args: [id] },
+    ]),
+    {
+      sql: `WITH RECURSIVE tree(id) AS (SELECT id FROM blobs WHERE ref = unhex(?) UNION SELECT e.dst FROM edges e JOIN tree ON e.src = tree.id)
+            DELETE FROM blobs WHERE id IN (SELECT id FROM tree)`,
+      args: [ref],
+    },
+    "DELETE FROM edges WHERE src NOT IN (SELECT id FROM blobs) OR dst NOT IN (SELECT id FROM blobs)",
+  ]);
+  await store.sync();
+}
+
 /** Rewrites the stored bytes of one blob behind the store's back. */
 async function corrupt(store: Store, ref: string, mutate: (data: Uint8Array) => Uint8Array): Promise<void> {
   const db = store[DATABASE];
@@ -210,6 +231,31 @@ for (const backend of backends()) {
         // The first commit stores the output (compressed); none of the 99 others stores it again.
         expect(first!).toBeGreaterThan(25_000);
         expect(later).toBeLessThan(2_000);
+      });
+    });
+
+    describe("the transactional writer", () => {
+      it("writes again what vanished after it was confirmed (a concurrent gc), never a dangling link", async () => {
+        const store = await open();
+        const output = textPayload(64 * 1024);
+        const checkpoint = { turn: 1, snapshots: { tool: { output }, execution: { note: uid() } } };
+        const one = store.session(uid());
+        const first = await one.commit(checkpoint);
+        await purge(store, first.ref, [one.id]);
+        expect(await store.blobs.has(sha256Hex(output))).toBe(false);
+        // The same checkpoint again: its manifest and every blob were confirmed by this store before.
+        const again = store.session(uid());
+        const second = await again.commit(checkpoint);
+        expect(second.ref).toBe(first.ref);
+        expect(second.blobsWritten).toBeGreaterThan(0);
+        expect((await again.latest())?.snapshots).toEqual(checkpoint.snapshots);
+        // A new checkpoint linking to a vanished output: the edge guard catches it.
+        await purge(store, second.ref, [again.id]);
+        expect(await store.blobs.has(sha256Hex(output))).toBe(false);
+        const third = store.session(uid());
+        await third.commit({ turn: 2, snapshots: { tool: { output }, execution: { note: uid() } } });
+        expect((await third.latest())?.snapshots.tool).toEqual({ output });
+        expect(await store.blobs.has(sha256Hex(output))).toBe(true);
       });
     });
 
