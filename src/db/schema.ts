@@ -42,6 +42,7 @@ const MIGRATIONS: Record<number, string[]> = {
       created_at INTEGER NOT NULL,
       PRIMARY KEY (session, seq)
     ) WITHOUT ROWID`,
+    `CREATE INDEX history_label ON history (session, label)`,
     `CREATE TABLE pins (
       name TEXT PRIMARY KEY,
       blob INTEGER NOT NULL,

@@ -12,8 +12,17 @@ import type { Checkpoint, SessionCheckpoint } from "../checkpoint/checkpoint.js"
 import { dehydrate, hydrate, withPath } from "../checkpoint/dehydrate.js";
 import type { InStatement } from "../db/database.js";
 
+/**
+ * @internal Statements run in the commit's transaction after its history row
+ * (for adapters that record something with a checkpoint, such as a usage ledger).
+ * They may name the new row as `(SELECT MAX(seq) FROM history WHERE session = ?)`.
+ */
+export const COMMIT_EXTRA: unique symbol = Symbol.for("cairn.commitExtra") as never;
+
 /** Options for {@link Session.commit}. */
 export interface CommitOptions {
+  /** @internal */
+  readonly [COMMIT_EXTRA]?: readonly InStatement[];
   /** Commit only if the head is this sequence number (0: the session is empty); else CONFLICT. */
   readonly expectedHead?: number;
   /** A short label for the history row (not part of the checkpoint's identity). */
@@ -128,6 +137,7 @@ export class Session {
               ON CONFLICT (id) DO UPDATE SET head = excluded.head, updated_at = excluded.updated_at`,
         args: [this.id, now],
       },
+      ...(options[COMMIT_EXTRA] ?? []),
     ];
     try {
       const { results, prepared } = await executeWrite(ctx, plan, tail);
