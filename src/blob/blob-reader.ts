@@ -40,7 +40,7 @@ export async function readBlob(ctx: BlobContext, ref: Ref): Promise<Uint8Array> 
   const rows = await fetchRows(ctx, [ref]);
   const row = rows.get(ref);
   if (!row) throw new CairnError("NOT_FOUND", `no blob with ref ${ref}`, { ref });
-  const bytes = row.encoding === Encoding.CHUNKED ? await readChunked(ctx, row) : materialize(ctx, row);
+  const bytes = await materializeAny(ctx, row, 0);
   verify(ref, bytes);
   return bytes;
 }
@@ -96,17 +96,31 @@ function materialize(ctx: BlobContext, row: StoredRow): Uint8Array {
 }
 
 /**
+ * The logical bytes of any row (not yet verified). A row reached as a chunk or a
+ * list node may itself be chunked: the same bytes stored earlier as a blob of
+ * their own. That is fine, since a ref names bytes, not a layout.
+ */
+async function materializeAny(ctx: BlobContext, row: StoredRow, depth: number): Promise<Uint8Array> {
+  if (row.encoding !== Encoding.CHUNKED) return materialize(ctx, row);
+  if (depth > MAX_NESTING) throw new CairnError("INTEGRITY", `chunk tree of blob ${row.ref} nests deeper than ${MAX_NESTING} levels`, { ref: row.ref });
+  return readChunked(ctx, row, depth);
+}
+
+/** How deep chunk lists may nest, counting list nodes and chunked chunks. */
+const MAX_NESTING = 16;
+
+/**
  * Reassembles a chunked blob.
  * 1. Expand list nodes level by level (each verified) into the ordered leaf entries.
  * 2. Check the entries add up to the recorded size; allocate that once.
  * 3. Fetch the leaves in batches, inflate each within its entry's size, copy in place.
  * The caller verifies the whole.
  */
-async function readChunked(ctx: BlobContext, row: StoredRow): Promise<Uint8Array> {
+async function readChunked(ctx: BlobContext, row: StoredRow, depth: number): Promise<Uint8Array> {
   checkSize(ctx, row);
   let entries = decodeChunkList(row.data, row.ref);
-  for (let level = 0; entries.some((e) => e.type === ChunkEntryType.LIST); level++) {
-    if (level > 8) throw new CairnError("INTEGRITY", `chunk tree of blob ${row.ref} is deeper than 8 levels`, { ref: row.ref });
+  for (let level = depth; entries.some((e) => e.type === ChunkEntryType.LIST); level++) {
+    if (level > MAX_NESTING) throw new CairnError("INTEGRITY", `chunk tree of blob ${row.ref} nests deeper than ${MAX_NESTING} levels`, { ref: row.ref });
     const lists = await fetchRows(ctx, entries.filter((e) => e.type === ChunkEntryType.LIST).map((e) => e.ref));
     const next: ChunkEntry[] = [];
     for (const entry of entries) {
@@ -116,7 +130,7 @@ async function readChunked(ctx: BlobContext, row: StoredRow): Promise<Uint8Array
       }
       const listRow = lists.get(entry.ref);
       if (!listRow) throw missingPart(row.ref, entry.ref);
-      const listBytes = materialize(ctx, listRow);
+      const listBytes = await materializeAny(ctx, listRow, level + 1);
       verify(entry.ref, listBytes);
       next.push(...decodeChunkList(listBytes, entry.ref));
     }
@@ -145,7 +159,8 @@ async function readChunked(ctx: BlobContext, row: StoredRow): Promise<Uint8Array
       if (leaf.size !== sizes.get(ref)) {
         throw new CairnError("INTEGRITY", `chunk ${ref} of blob ${row.ref} records ${leaf.size} bytes, the list says ${sizes.get(ref)}`, { ref: row.ref, chunk: ref });
       }
-      const bytes = materialize(ctx, leaf);
+      const bytes = await materializeAny(ctx, leaf, depth + 1);
+      if (leaf.encoding === Encoding.CHUNKED) verify(ref, bytes);
       for (const at of offsets.get(ref)!) out.set(bytes, at);
     }
   }

@@ -102,8 +102,8 @@ export async function prepareWrite(ctx: BlobContext, plan: WritePlan): Promise<P
   for (const blob of planned) {
     if (stored.has(blob.ref)) continue;
     const bytes = blob.bytes();
-    if (bytes.byteLength > ctx.chunkAbove) {
-      rows.push(chunkInto(ctx, blob.ref, blob.kind, bytes, pieces));
+    if (bytes.byteLength > ctx.chunkAbove && bytes.byteLength > ctx.chunking.min) {
+      rows.push(chunkInto(ctx, blob.ref, blob.kind, bytes, blob.children, pieces));
     } else {
       rows.push({ ref: blob.ref, kind: blob.kind, encoding: Encoding.RAW, size: bytes.byteLength, data: bytes, children: blob.children, compressible: true });
     }
@@ -167,11 +167,15 @@ export function edgeStatements(edges: ReadonlyArray<readonly [Ref, Ref]>): InSta
 /** Blobs up to this size are remembered for cut reuse and their chunks memoized; larger ones are one-offs. */
 const REMEMBER_UP_TO = 8 * 1024 * 1024;
 
-function chunkInto(ctx: BlobContext, blobRef: Ref, kind: string, bytes: Uint8Array, pieces: Row[]): Row {
+function chunkInto(ctx: BlobContext, blobRef: Ref, kind: string, bytes: Uint8Array, children: readonly Ref[], pieces: Row[]): Row {
   const remember = bytes.byteLength <= REMEMBER_UP_TO;
   const reused = remember ? reuseCuts(kind, bytes, ctx.chunking.min) : { cuts: [], refs: [] };
   const start = reused.cuts.at(-1) ?? 0;
   const cuts = [...reused.cuts, ...chunkBoundaries(bytes.subarray(start), ctx.chunking).map((cut) => cut + start)];
+  if (cuts.length === 1) {
+    // One chunk would be the blob itself (same bytes, same ref): store it whole.
+    return { ref: blobRef, kind, encoding: Encoding.RAW, size: bytes.byteLength, data: bytes, children, compressible: true };
+  }
   let entries: ChunkEntry[] = [];
   const refs: Ref[] = [];
   let from = 0;
@@ -186,7 +190,8 @@ function chunkInto(ctx: BlobContext, blobRef: Ref, kind: string, bytes: Uint8Arr
   if (remember) rememberChunking({ kind, bytes, cuts, refs });
   while (entries.length > MAX_ROOT_ENTRIES) entries = groupIntoLists(entries, pieces);
   const data = encodeChunkList(entries);
-  return { ref: blobRef, kind, encoding: Encoding.CHUNKED, size: bytes.byteLength, data, children: entries.map((e) => e.ref), compressible: false };
+  // Its edges: to the top of its chunk tree, and to whatever its bytes link to.
+  return { ref: blobRef, kind, encoding: Encoding.CHUNKED, size: bytes.byteLength, data, children: [...entries.map((e) => e.ref), ...children], compressible: false };
 }
 
 /** One level up the chunk tree: groups entries at content-defined boundaries into list nodes. */

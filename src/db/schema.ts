@@ -6,7 +6,7 @@ import { CairnError } from "../errors.js";
 import type { Database } from "./database.js";
 
 /** The schema version this build writes. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Migrations by the version they produce; each runs in one write transaction. */
 const MIGRATIONS: Record<number, string[]> = {
@@ -48,6 +48,33 @@ const MIGRATIONS: Record<number, string[]> = {
       blob INTEGER NOT NULL,
       created_at INTEGER NOT NULL
     ) WITHOUT ROWID`,
+  ],
+  // Session stores (src/adapters/stores): an append-only event log per session and
+  // a token-usage ledger. Order comes from the database (seq, id), never from `time`.
+  2: [
+    `CREATE TABLE events (
+      session TEXT NOT NULL,
+      seq INTEGER NOT NULL,
+      type TEXT NOT NULL,
+      time INTEGER NOT NULL,
+      data BLOB
+    )`,
+    `CREATE UNIQUE INDEX events_session_seq ON events (session, seq)`,
+    `CREATE TABLE usage (
+      id INTEGER PRIMARY KEY,
+      session TEXT NOT NULL,
+      seq INTEGER,
+      source TEXT NOT NULL,
+      model TEXT NOT NULL,
+      input_tokens INTEGER NOT NULL,
+      output_tokens INTEGER NOT NULL,
+      cached_tokens INTEGER NOT NULL,
+      reasoning_tokens INTEGER NOT NULL,
+      time INTEGER NOT NULL,
+      meta BLOB
+    )`,
+    `CREATE INDEX usage_session ON usage (session)`,
+    `CREATE INDEX usage_model ON usage (model)`,
   ],
 };
 

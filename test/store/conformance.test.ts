@@ -160,6 +160,21 @@ for (const backend of backends()) {
         expect(await store.blobs.get(outputRef)).toEqual(new TextEncoder().encode(output));
       });
 
+      it("records an edge from a value to every blob it links to, chunked or not", async () => {
+        const store = await open();
+        const output = textPayload(40_000);
+        const small = await store.values.put({ output, n: 1 });
+        const large = await store.values.put({ output, history: Array.from({ length: 400 }, (_, i) => `message ${i} ${uid()}`) });
+        expect((await store.blobs.info(large))?.encoding).toBe("chunked");
+        for (const ref of [small, large]) {
+          const linked = await store[DATABASE].execute(
+            "SELECT count(*) FROM edges e JOIN blobs p ON p.id = e.src JOIN blobs c ON c.id = e.dst WHERE p.ref = unhex(?) AND c.ref = unhex(?)",
+            [ref, sha256Hex(output)],
+          );
+          expect(Number(linked.rows[0]![0]), ref).toBe(1);
+        }
+      });
+
       it("refuses values it cannot store, with the path, and writes nothing", async () => {
         const store = await open();
         const count = async () => Number((await store[DATABASE].execute("SELECT count(*) FROM blobs")).rows[0]![0]);
