@@ -164,7 +164,7 @@ for (const backend of backends()) {
         const store = await open();
         const output = textPayload(40_000);
         const small = await store.values.put({ output, n: 1 });
-        const large = await store.values.put({ output, history: Array.from({ length: 400 }, (_, i) => `message ${i} ${uid()}`) });
+        const large = await store.values.put({ output, history: Array.from({ length: 1000 }, (_, i) => `message ${i} ${uid()}`) });
         expect((await store.blobs.info(large))?.encoding).toBe("chunked");
         for (const ref of [small, large]) {
           const linked = await store[DATABASE].execute(
