@@ -12,7 +12,7 @@ import { chunkRef } from "./chunk-memo.js";
 import { rememberChunking, reuseCuts } from "./recent-chunkings.js";
 import type { InStatement } from "../db/database.js";
 import type { BlobContext } from "./context.js";
-import type { WritePlan } from "./write-plan.js";
+import type { PlannedBlob, WritePlan } from "./write-plan.js";
 
 /** How a blob's bytes are stored. Part of the on-disk format. */
 export const Encoding = { RAW: 0, DEFLATE: 1, CHUNKED: 2 } as const;
@@ -103,7 +103,7 @@ export async function prepareWrite(ctx: BlobContext, plan: WritePlan): Promise<P
     if (stored.has(blob.ref)) continue;
     const bytes = blob.bytes();
     if (bytes.byteLength > ctx.chunkAbove && bytes.byteLength > ctx.chunking.min) {
-      rows.push(chunkInto(ctx, blob.ref, blob.kind, bytes, blob.children, pieces));
+      rows.push(chunkInto(ctx, blob, bytes, pieces));
     } else {
       rows.push({ ref: blob.ref, kind: blob.kind, encoding: Encoding.RAW, size: bytes.byteLength, data: bytes, children: blob.children, compressible: true });
     }
@@ -125,18 +125,28 @@ export async function prepareWrite(ctx: BlobContext, plan: WritePlan): Promise<P
   const statements: InStatement[] = [];
   let bytesWritten = 0;
   const edges: Array<[Ref, Ref]> = [];
-  for (const row of rows) {
-    bytesWritten += row.data.byteLength;
-    statements.push({
-      sql: "INSERT OR IGNORE INTO blobs (ref, kind, encoding, size, stored_size, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      args: [refToBytes(row.ref), row.kind, row.encoding, row.size, row.data.byteLength, now, row.data],
-    });
-    for (const child of new Set(row.children)) edges.push([row.ref, child]);
+  // Rows go in groups: one statement per 16 rows measured almost twice the
+  // throughput of one per row (a statement costs a prepare and a step).
+  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+    const part = rows.slice(i, i + ROWS_PER_INSERT);
+    const args: Array<Uint8Array | string | number> = [];
+    for (const row of part) {
+      bytesWritten += row.data.byteLength;
+      args.push(refToBytes(row.ref), row.kind, row.encoding, row.size, row.data.byteLength, now, row.data);
+      for (const child of new Set(row.children)) edges.push([row.ref, child]);
+    }
+    statements.push({ sql: INSERT_ROWS[part.length - 1]!, args });
   }
   statements.push(...edgeStatements(edges));
   const reliedOn = [...planned.map((b) => b.ref), ...plan.required, ...pieces.map((p) => p.ref)];
   return { statements, blobsWritten: rows.length, bytesWritten, reliedOn };
 }
+
+const ROWS_PER_INSERT = 16;
+const INSERT_ROWS = Array.from(
+  { length: ROWS_PER_INSERT },
+  (_, i) => `INSERT OR IGNORE INTO blobs (ref, kind, encoding, size, stored_size, created_at, data) VALUES ${Array(i + 1).fill("(?, ?, ?, ?, ?, ?, ?)").join(", ")}`,
+);
 
 /** Refs per statement that passes them as one JSON array (constant SQL text, cheap to prepare). */
 const REFS_PER_STATEMENT = 2000;
@@ -164,11 +174,12 @@ export function edgeStatements(edges: ReadonlyArray<readonly [Ref, Ref]>): InSta
  * Cuts `bytes` into chunks (added to `pieces`) and returns the row of the chunked
  * blob itself, whose data is its root chunk list.
  */
-/** Blobs up to this size are remembered for cut reuse and their chunks memoized; larger ones are one-offs. */
+/** Evolving values up to this size are remembered for cut reuse and their chunks memoized. */
 const REMEMBER_UP_TO = 8 * 1024 * 1024;
 
-function chunkInto(ctx: BlobContext, blobRef: Ref, kind: string, bytes: Uint8Array, children: readonly Ref[], pieces: Row[]): Row {
-  const remember = bytes.byteLength <= REMEMBER_UP_TO;
+function chunkInto(ctx: BlobContext, blob: PlannedBlob, bytes: Uint8Array, pieces: Row[]): Row {
+  const { ref: blobRef, kind, children } = blob;
+  const remember = blob.evolving === true && bytes.byteLength <= REMEMBER_UP_TO;
   const reused = remember ? reuseCuts(kind, bytes, ctx.chunking.min) : { cuts: [], refs: [] };
   const start = reused.cuts.at(-1) ?? 0;
   const cuts = [...reused.cuts, ...chunkBoundaries(bytes.subarray(start), ctx.chunking).map((cut) => cut + start)];

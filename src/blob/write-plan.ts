@@ -17,6 +17,11 @@ export interface PlannedBlob {
   readonly bytes: () => Uint8Array;
   /** Refs this blob links to: edges to record when it is written. */
   readonly children: readonly Ref[];
+  /**
+   * An encoded value, likely to come back next turn a little longer (a history):
+   * its chunking is remembered so the next version reuses cuts and chunk refs.
+   */
+  readonly evolving?: boolean;
 }
 
 /** Kind given to strings and byte arrays moved out of a value. */
@@ -40,9 +45,9 @@ export class WritePlan {
   }
 
   /** Stages `bytes` under `kind`; returns their ref. Staging the same bytes twice keeps one. */
-  addBytes(bytes: Uint8Array, kind: string, children: readonly Ref[] = []): Ref {
+  addBytes(bytes: Uint8Array, kind: string, children: readonly Ref[] = [], evolving = false): Ref {
     const ref = hashBytes(bytes);
-    if (!this.blobs.has(ref)) this.blobs.set(ref, { ref, kind, size: bytes.byteLength, bytes: () => bytes, children });
+    if (!this.blobs.has(ref)) this.blobs.set(ref, { ref, kind, size: bytes.byteLength, bytes: () => bytes, children, evolving });
     return ref;
   }
 
@@ -80,7 +85,7 @@ export class WritePlan {
     const bytes = encodeValue(value, sink);
     for (const blob of movedOut) if (!this.blobs.has(blob.ref)) this.blobs.set(blob.ref, blob);
     const unique = [...new Set(children)];
-    const ref = this.addBytes(bytes, kind, unique);
+    const ref = this.addBytes(bytes, kind, unique, true);
     for (const child of unique) if (!this.blobs.has(child)) this.required.add(child);
     return ref;
   }
