@@ -30,7 +30,7 @@ export interface StoreOptions {
   readonly profile?: CompressionProfile;
   /** Strings and byte arrays inside values of at least this many bytes are stored as blobs of their own. Default 16 KiB. */
   readonly moveOutThreshold?: number;
-  /** Blobs larger than this are stored as content-defined chunks. Default 32 KiB. */
+  /** Blobs larger than this are stored as content-defined chunks. Default 8 KiB. */
   readonly chunkAbove?: number;
   /** Chunk sizes for content-defined chunking. */
   readonly chunking?: ChunkingParams;
@@ -159,7 +159,7 @@ function parseOptions(options: StoreOptions): ParsedOptions {
     url,
     profile,
     moveOutThreshold: int("moveOutThreshold", options.moveOutThreshold, 16 * 1024, 64),
-    chunkAbove: int("chunkAbove", options.chunkAbove, 32 * 1024, min),
+    chunkAbove: int("chunkAbove", options.chunkAbove, 8 * 1024, min),
     chunking: { min, avg, max },
     maxBlobBytes: int("maxBlobBytes", options.maxBlobBytes, 1024 * 1024 * 1024, 1024),
     busyTimeoutMs: int("busyTimeoutMs", options.busyTimeoutMs, 5000, 0),

@@ -189,6 +189,9 @@ function chunkingFor(ctx: BlobContext, blob: PlannedBlob, size: number): Chunkin
   return blob.evolving !== true && size >= LARGE_BLOB && ctx.chunking.avg < LARGE_CHUNKING.avg ? LARGE_CHUNKING : ctx.chunking;
 }
 
+/** Size of the head chunk of an evolving value (see {@link chunkInto}). */
+const HEAD_CHUNK = 64;
+
 /** Evolving values up to this size are remembered for cut reuse and their chunks memoized. */
 const REMEMBER_UP_TO = 8 * 1024 * 1024;
 
@@ -198,7 +201,11 @@ function chunkInto(ctx: BlobContext, blob: PlannedBlob, bytes: Uint8Array, piece
   const reused = remember ? reuseCuts(kind, bytes, ctx.chunking.min) : { cuts: [], refs: [] };
   const start = reused.cuts.at(-1) ?? 0;
   const params = chunkingFor(ctx, blob, bytes.byteLength);
-  const cuts = [...reused.cuts, ...chunkBoundaries(bytes.subarray(start), params).map((cut) => cut + start)];
+  // An evolving value starts with its container headers, which hold lengths that
+  // change every turn (a history's item count). Cut them off in a small chunk of
+  // their own, so the first content chunk is not rewritten on every append.
+  const scanFrom = blob.evolving === true && start === 0 ? HEAD_CHUNK : start;
+  const cuts = [...reused.cuts, ...(scanFrom > start ? [scanFrom] : []), ...chunkBoundaries(bytes.subarray(scanFrom), params).map((cut) => cut + scanFrom)];
   if (cuts.length === 1) {
     // One chunk would be the blob itself (same bytes, same ref): store it whole.
     return { ref: blobRef, kind, encoding: Encoding.RAW, size: bytes.byteLength, data: bytes, children, compressible: true };
