@@ -45,10 +45,15 @@ export const DEFAULT_URL = "file:.cairn/cairn.db";
 /** @internal The store's database, for cairn's own tests and maintenance tools. */
 export const DATABASE: unique symbol = Symbol.for("cairn.database") as never;
 
+/** @internal The store's blob context (database and settings), for cairn's own layers above blob/. Throws CLOSED once closed. */
+export const CONTEXT: unique symbol = Symbol.for("cairn.context") as never;
+
 /** An opened cairn store. */
 export interface Store {
   /** @internal */
   readonly [DATABASE]: Database;
+  /** @internal */
+  readonly [CONTEXT]: () => BlobContext;
   /** Raw bytes by ref. */
   readonly blobs: BlobStore;
   /** Any supported value by ref, as canonical MessagePack. */
@@ -110,6 +115,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
   };
   return {
     [DATABASE]: db,
+    [CONTEXT]: live,
     blobs: new BlobStore(live),
     values: new ValueStore(live),
     checkpoints: new CheckpointStore(live),
