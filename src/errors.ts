@@ -63,13 +63,6 @@ export function isCairnError(e: unknown, code?: CairnErrorCode): e is CairnError
   return e instanceof CairnError && (code === undefined || e.code === code);
 }
 
-/** An INVALID_ARGUMENT error naming the argument and what was wrong with it. */
-export function invalidArgument(name: string, problem: string, actual?: unknown): CairnError {
-  const details: Record<string, unknown> = { argument: name };
-  if (actual !== undefined) details.actual = describe(actual);
-  return new CairnError("INVALID_ARGUMENT", `${name} ${problem}`, details);
-}
-
 /** A short, safe description of any value for error messages. */
 export function describe(value: unknown): string {
   if (typeof value === "string") return value.length > 80 ? JSON.stringify(value.slice(0, 77) + "...") : JSON.stringify(value);

@@ -5,7 +5,7 @@
 export { openStore, DEFAULT_URL, type Store, type StoreOptions } from "./store.js";
 export { CairnError, isCairnError, type CairnErrorCode, type CairnErrorDetails } from "./errors.js";
 export { isRef, parseRef, hashBytes, type Ref } from "./hash/ref.js";
-export { BlobLink, LinkTag, MAX_DEPTH } from "./codec/value-codec.js";
+export { MAX_DEPTH, type BlobLink } from "./codec/value-codec.js";
 export type { CompressionProfile } from "./codec/compression.js";
 export type { ChunkingParams } from "./codec/chunker.js";
 export type { BackendKind } from "./db/database.js";

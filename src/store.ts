@@ -8,6 +8,7 @@ import { migrate } from "./db/schema.js";
 import { COMPRESSION_PROFILES, type CompressionProfile } from "./codec/compression.js";
 import { DEFAULT_CHUNKING, type ChunkingParams } from "./codec/chunker.js";
 import type { BlobContext } from "./blob/context.js";
+import { StringCache } from "./blob/large-string-cache.js";
 import { BlobStore, ValueStore } from "./blob/blob-store.js";
 import { CheckpointStore } from "./checkpoint/checkpoint-store.js";
 import { Session, SessionList } from "./session/session.js";
@@ -108,6 +109,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     chunking: config.chunking,
     maxBlobBytes: config.maxBlobBytes,
     knownStored: new Set(),
+    strings: new StringCache(),
   };
   const live = (): BlobContext => {
     if (db.closed) throw new CairnError("CLOSED", "the store is closed");
@@ -161,6 +163,12 @@ function parseOptions(options: StoreOptions): ParsedOptions {
   if (options.syncUrl !== undefined && (typeof options.syncUrl !== "string" || !url.startsWith("file:"))) {
     throw bad("syncUrl", "a server URL, with a file: url for the local replica", options.syncUrl);
   }
+  if (options.authToken !== undefined && typeof options.authToken !== "string") throw bad("authToken", "a string", options.authToken);
+  if (options.syncInterval !== undefined && (typeof options.syncInterval !== "number" || !(options.syncInterval > 0))) {
+    throw bad("syncInterval", "a positive number of seconds", options.syncInterval);
+  }
+  const known = new Set(["url", "authToken", "syncUrl", "syncInterval", "profile", "moveOutThreshold", "chunkAbove", "chunking", "maxBlobBytes", "busyTimeoutMs"]);
+  for (const key of Object.keys(options)) if (!known.has(key)) throw bad(key, "a known option (is it misspelled?)", (options as Record<string, unknown>)[key]);
   return {
     url,
     profile,

@@ -108,6 +108,8 @@ async function materializeAny(ctx: BlobContext, row: StoredRow, depth: number): 
 
 /** How deep chunk lists may nest, counting list nodes and chunked chunks. */
 const MAX_NESTING = 16;
+/** The largest list node cairn writes is 64 entries of at most 42 bytes; anything far past that is hostile. */
+const MAX_LIST_BYTES = 64 * 1024;
 
 /**
  * Reassembles a chunked blob.
@@ -118,38 +120,63 @@ const MAX_NESTING = 16;
  */
 async function readChunked(ctx: BlobContext, row: StoredRow, depth: number): Promise<Uint8Array> {
   checkSize(ctx, row);
+  // Every level of the tree must account for exactly the recorded size with no
+  // empty entries, so a hostile tree can never expand past O(size) entries; each
+  // distinct list node is fetched, verified and decoded once.
+  const fail = (why: string) => new CairnError("INTEGRITY", `chunk tree of blob ${row.ref} is malformed: ${why}`, { ref: row.ref });
+  const checkSpan = (list: readonly ChunkEntry[], size: number, owner: string) => {
+    let sum = 0;
+    for (const entry of list) {
+      if (entry.size <= 0) throw fail(`an entry of ${owner} is empty`);
+      sum += entry.size;
+    }
+    if (sum !== size) throw fail(`the entries of ${owner} add up to ${sum} bytes, not ${size}`);
+  };
   let entries = decodeChunkList(row.data, row.ref);
+  checkSpan(entries, row.size, "the root list");
+  const lists = new Map<Ref, ChunkEntry[]>();
   for (let level = depth; entries.some((e) => e.type === ChunkEntryType.LIST); level++) {
-    if (level > MAX_NESTING) throw new CairnError("INTEGRITY", `chunk tree of blob ${row.ref} nests deeper than ${MAX_NESTING} levels`, { ref: row.ref });
-    const lists = await fetchRows(ctx, entries.filter((e) => e.type === ChunkEntryType.LIST).map((e) => e.ref));
+    if (level > MAX_NESTING) throw fail(`it nests deeper than ${MAX_NESTING} levels`);
+    const wanted = [...new Set(entries.filter((e) => e.type === ChunkEntryType.LIST && !lists.has(e.ref)).map((e) => e.ref))];
+    for (let i = 0; i < wanted.length; i += 128) {
+      const part = wanted.slice(i, i + 128);
+      const rows = await fetchRows(ctx, part);
+      for (const ref of part) {
+        const listRow = rows.get(ref);
+        if (!listRow) throw missingPart(row.ref, ref);
+        if (listRow.size > MAX_LIST_BYTES) throw fail(`list node ${ref} records ${listRow.size} bytes`);
+        const listBytes = await materializeAny(ctx, listRow, level + 1);
+        verify(ref, listBytes);
+        lists.set(ref, decodeChunkList(listBytes, ref));
+      }
+    }
     const next: ChunkEntry[] = [];
     for (const entry of entries) {
       if (entry.type === ChunkEntryType.CHUNK) {
         next.push(entry);
         continue;
       }
-      const listRow = lists.get(entry.ref);
-      if (!listRow) throw missingPart(row.ref, entry.ref);
-      const listBytes = await materializeAny(ctx, listRow, level + 1);
-      verify(entry.ref, listBytes);
-      next.push(...decodeChunkList(listBytes, entry.ref));
+      const children = lists.get(entry.ref)!;
+      checkSpan(children, entry.size, `list node ${entry.ref}`);
+      for (const child of children) next.push(child);
     }
     entries = next;
   }
-  const total = entries.reduce((sum, e) => sum + e.size, 0);
-  if (total !== row.size) {
-    throw new CairnError("INTEGRITY", `chunks of blob ${row.ref} add up to ${total} bytes, not its recorded ${row.size}`, { ref: row.ref });
-  }
   const out = new Uint8Array(row.size);
   const offsets = new Map<Ref, number[]>();
+  const sizes = new Map<Ref, number>();
   let offset = 0;
   for (const entry of entries) {
     const at = offsets.get(entry.ref);
-    if (at) at.push(offset);
-    else offsets.set(entry.ref, [offset]);
+    if (at) {
+      if (sizes.get(entry.ref) !== entry.size) throw fail(`chunk ${entry.ref} is listed with two sizes`);
+      at.push(offset);
+    } else {
+      offsets.set(entry.ref, [offset]);
+      sizes.set(entry.ref, entry.size);
+    }
     offset += entry.size;
   }
-  const sizes = new Map(entries.map((e) => [e.ref, e.size]));
   const refs = [...offsets.keys()];
   for (let i = 0; i < refs.length; i += 128) {
     const leaves = await fetchRows(ctx, refs.slice(i, i + 128));

@@ -91,10 +91,11 @@ export async function prepareWrite(ctx: BlobContext, plan: WritePlan): Promise<P
       });
     }
   }
+  const required = [...plan.required].filter((ref) => !plan.blobs.has(ref));
   const confirmed = (ref: Ref) => ctx.knownStored.has(ref) && !plan.roots.has(ref);
-  const stored = await storedRefs(ctx, [...planned.map((b) => b.ref), ...plan.required].filter((ref) => !confirmed(ref)));
-  for (const ref of [...planned.map((b) => b.ref), ...plan.required]) if (confirmed(ref)) stored.add(ref);
-  for (const ref of plan.required) {
+  const stored = await storedRefs(ctx, [...planned.map((b) => b.ref), ...required].filter((ref) => !confirmed(ref)));
+  for (const ref of [...planned.map((b) => b.ref), ...required]) if (confirmed(ref)) stored.add(ref);
+  for (const ref of required) {
     if (!stored.has(ref)) throw new CairnError("NOT_FOUND", `no stored value has ref ${ref}`, { ref });
   }
   const rows: Row[] = [];
@@ -138,7 +139,7 @@ export async function prepareWrite(ctx: BlobContext, plan: WritePlan): Promise<P
     statements.push({ sql: INSERT_ROWS[part.length - 1]!, args });
   }
   statements.push(...edgeStatements(edges));
-  const reliedOn = [...planned.map((b) => b.ref), ...plan.required, ...pieces.map((p) => p.ref)];
+  const reliedOn = [...planned.map((b) => b.ref), ...required, ...pieces.map((p) => p.ref)];
   return { statements, blobsWritten: rows.length, bytesWritten, reliedOn };
 }
 
@@ -221,7 +222,7 @@ function chunkInto(ctx: BlobContext, blob: PlannedBlob, bytes: Uint8Array, piece
     entries.push({ type: ChunkEntryType.CHUNK, ref, size: data.byteLength });
     from = end;
   });
-  if (remember) rememberChunking({ kind, bytes, cuts, refs });
+  if (remember) rememberChunking({ kind, min: params.min, bytes, cuts, refs });
   while (entries.length > MAX_ROOT_ENTRIES) entries = groupIntoLists(entries, pieces);
   const data = encodeChunkList(entries);
   // Its edges: to the top of its chunk tree, and to whatever its bytes link to.
@@ -275,6 +276,7 @@ export async function executeWrite(ctx: BlobContext, plan: WritePlan, tail: InSt
     try {
       const results = await ctx.db.writeBatch([...prepared.statements, ...tail]);
       rememberStored(ctx, prepared.reliedOn);
+      for (const blob of plan.blobs.values()) if (blob.text !== undefined) ctx.strings.remember(blob.ref, blob.text);
       return { results: results.slice(prepared.statements.length), prepared };
     } catch (error) {
       if (attempt === 0 && error instanceof CairnError && /NOT NULL constraint failed: (edges\.|history\.manifest)/.test(causeMessage(error))) {

@@ -4,6 +4,7 @@
 import type { Database } from "../db/database.js";
 import type { ChunkingParams } from "../codec/chunker.js";
 import type { CompressionProfile } from "../codec/compression.js";
+import type { StringCache } from "./large-string-cache.js";
 
 export interface BlobContext {
   readonly db: Database;
@@ -22,4 +23,6 @@ export interface BlobContext {
    * dangling link.
    */
   readonly knownStored: Set<string>;
+  /** Large strings this store handle wrote or verified, served again from memory. */
+  readonly strings: StringCache;
 }

@@ -1,11 +1,15 @@
 /**
- * A process-wide cache between large strings and their refs.
+ * Caches between large strings and their refs.
  *
- * A ref is a function of content alone, so the mapping holds for every store.
- * Agents hand cairn the same tool outputs turn after turn inside a growing
- * history: with this cache, a string seen before is neither UTF-8 encoded nor
- * hashed again, and a string read back (already verified) is not read again.
- * Entries are exact: the Map compares string contents, never a digest.
+ * Writing: a process-wide map from a string to its ref. A ref is a function of
+ * content alone, so the mapping holds for every store; agents hand cairn the same
+ * tool outputs turn after turn inside a growing history, and a string seen before
+ * is neither UTF-8 encoded nor hashed again. The Map compares string contents, so
+ * an entry is exact, never a digest match.
+ *
+ * Reading: a per-store {@link StringCache} of strings this store handle wrote or
+ * read and verified, so a large string read again is served from memory. It never
+ * serves a string the store does not hold.
  */
 import type { Ref } from "../hash/ref.js";
 
@@ -15,45 +19,64 @@ interface Entry {
   readonly size: number;
 }
 
-/** Strings held at most, in UTF-16 code units (2 bytes each): 64 Mi units = 128 MiB. */
-let budget = 64 * 1024 * 1024;
-let held = 0;
-const byString = new Map<string, Entry>();
-const byRef = new Map<Ref, string>();
+/** Strings held at most by each cache, in UTF-16 code units (2 bytes each): 32 Mi units = 64 MiB. */
+const BUDGET_UNITS = 32 * 1024 * 1024;
 
-/** The ref and UTF-8 size of `text` if it was hashed or verified before. */
-export function cachedStringRef(text: string): Entry | undefined {
-  const entry = byString.get(text);
-  if (entry) {
-    byString.delete(text);
-    byString.set(text, entry);
+/** A least-recently-used map bounded by the total length of the strings it holds. */
+class BoundedStrings<K, V> {
+  readonly #map = new Map<K, V>();
+  #held = 0;
+
+  constructor(
+    private readonly budget: number,
+    private readonly length: (key: K, value: V) => number,
+  ) {}
+
+  get(key: K): V | undefined {
+    const value = this.#map.get(key);
+    if (value !== undefined) {
+      this.#map.delete(key);
+      this.#map.set(key, value);
+    }
+    return value;
   }
-  return entry;
+
+  set(key: K, value: V): void {
+    const units = this.length(key, value);
+    if (units > this.budget / 4 || this.#map.has(key)) return;
+    this.#map.set(key, value);
+    this.#held += units;
+    for (const [oldKey, oldValue] of this.#map) {
+      if (this.#held <= this.budget) break;
+      this.#map.delete(oldKey);
+      this.#held -= this.length(oldKey, oldValue);
+    }
+  }
 }
 
-/** A verified string with ref `ref`, if cached. */
-export function cachedString(ref: Ref): string | undefined {
-  return byRef.get(ref);
+const refsByString = new BoundedStrings<string, Entry>(BUDGET_UNITS, (text) => text.length);
+
+/** The ref and UTF-8 size of `text` if this process hashed it before. */
+export function cachedStringRef(text: string): Entry | undefined {
+  return refsByString.get(text);
 }
 
 /** Remembers that `text` (of `size` UTF-8 bytes) has ref `ref`. The caller hashed or verified it. */
-export function rememberString(text: string, ref: Ref, size: number): void {
-  if (text.length > budget / 4 || byString.has(text)) return;
-  byString.set(text, { ref, size });
-  byRef.set(ref, text);
-  held += text.length;
-  for (const [oldest, entry] of byString) {
-    if (held <= budget) break;
-    byString.delete(oldest);
-    byRef.delete(entry.ref);
-    held -= oldest.length;
-  }
+export function rememberStringRef(text: string, ref: Ref, size: number): void {
+  refsByString.set(text, { ref, size });
 }
 
-/** Sets the cache budget in UTF-16 code units (0 turns the cache off) and empties it. */
-export function setLargeStringCacheBudget(units: number): void {
-  budget = units;
-  byString.clear();
-  byRef.clear();
-  held = 0;
+/** Large strings one store handle wrote or verified, by ref. */
+export class StringCache {
+  readonly #strings = new BoundedStrings<Ref, string>(BUDGET_UNITS, (_ref, text) => text.length);
+
+  /** The string with ref `ref`, if this store handle wrote or verified it. */
+  get(ref: Ref): string | undefined {
+    return this.#strings.get(ref);
+  }
+
+  /** Remembers a string this store holds (written in a committed transaction, or read and verified). */
+  remember(ref: Ref, text: string): void {
+    this.#strings.set(ref, text);
+  }
 }

@@ -11,6 +11,8 @@ import type { Ref } from "../hash/ref.js";
 
 export interface Chunking {
   readonly kind: string;
+  /** The chunking settings' minimum: cuts made under other settings are not reused. */
+  readonly min: number;
   readonly bytes: Uint8Array;
   /** End offset of each chunk. */
   readonly cuts: readonly number[];
@@ -33,7 +35,7 @@ function equalRange(a: Uint8Array, b: Uint8Array, from: number, to: number): boo
 export function reuseCuts(kind: string, bytes: Uint8Array, min: number): { cuts: number[]; refs: Array<Ref | undefined> } {
   for (let k = recent.length - 1; k >= 0; k--) {
     const old = recent[k]!;
-    if (old.kind !== kind) continue;
+    if (old.kind !== kind || old.min !== min) continue;
     const cuts: number[] = [];
     const refs: Array<Ref | undefined> = [];
     let start = 0;

@@ -4,8 +4,8 @@
  * happens while a plan is built, before any transaction opens.
  */
 import { hashBytes, type Ref } from "../hash/ref.js";
-import { encodeValue, LinkTag, type LinkSink } from "../codec/value-codec.js";
-import { cachedStringRef, rememberString } from "./large-string-cache.js";
+import { encodeValue, type LinkSink } from "../codec/value-codec.js";
+import { cachedStringRef, rememberStringRef } from "./large-string-cache.js";
 
 /** A blob staged for writing, in its logical (uncompressed, unchunked) form. */
 export interface PlannedBlob {
@@ -22,6 +22,8 @@ export interface PlannedBlob {
    * its chunking is remembered so the next version reuses cuts and chunk refs.
    */
   readonly evolving?: boolean;
+  /** For a moved-out string: the string itself, for the store's read cache once it commits. */
+  readonly text?: string;
 }
 
 /** Kind given to strings and byte arrays moved out of a value. */
@@ -46,6 +48,8 @@ export class WritePlan {
 
   /** Stages `bytes` under `kind`; returns their ref. Staging the same bytes twice keeps one. */
   addBytes(bytes: Uint8Array, kind: string, children: readonly Ref[] = [], evolving = false): Ref {
+    // Hash a private copy: the caller may reuse its buffer before the write lands.
+    if (!evolving) bytes = bytes.slice();
     const ref = hashBytes(bytes);
     if (!this.blobs.has(ref)) this.blobs.set(ref, { ref, kind, size: bytes.byteLength, bytes: () => bytes, children, evolving });
     return ref;
@@ -64,18 +68,20 @@ export class WritePlan {
       moveOutString: (text) => {
         const cached = cachedStringRef(text);
         if (cached) {
-          movedOut.push({ ref: cached.ref, kind: MOVED_OUT_KIND, size: cached.size, bytes: () => Buffer.from(text, "utf8"), children: [] });
+          if (cached.size < threshold) return undefined;
+          movedOut.push({ ref: cached.ref, kind: MOVED_OUT_KIND, size: cached.size, bytes: () => Buffer.from(text, "utf8"), children: [], text });
           return cached.ref;
         }
         const bytes = Buffer.from(text, "utf8");
         if (bytes.byteLength < threshold) return undefined;
         if (!text.isWellFormed()) return undefined; // the encoder refuses it with a path
         const ref = hashBytes(bytes);
-        rememberString(text, ref, bytes.byteLength);
-        movedOut.push({ ref, kind: MOVED_OUT_KIND, size: bytes.byteLength, bytes: () => bytes, children: [] });
+        rememberStringRef(text, ref, bytes.byteLength);
+        movedOut.push({ ref, kind: MOVED_OUT_KIND, size: bytes.byteLength, bytes: () => bytes, children: [], text });
         return ref;
       },
-      moveOutBytes: (bytes) => {
+      moveOutBytes: (original) => {
+        const bytes = original.slice(); // a private copy: the caller may reuse its buffer
         const ref = hashBytes(bytes);
         movedOut.push({ ref, kind: MOVED_OUT_KIND, size: bytes.byteLength, bytes: () => bytes, children: [] });
         return ref;
@@ -96,4 +102,3 @@ export class WritePlan {
   }
 }
 
-export { LinkTag };

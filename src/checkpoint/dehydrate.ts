@@ -112,7 +112,7 @@ async function loadManifest(ctx: BlobContext, ref: Ref): Promise<{ manifest: Man
     slotLinks.add(link);
   }
   // Anything else linked from the manifest (a large meta string) is resolved in place.
-  await resolveSites(ctx, decoded.links.filter((site) => !slotLinks.has(site.link)), 0);
+  await resolveSites(ctx, decoded.links.filter((site) => !slotLinks.has(site.link)));
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
     turn: raw.turn as number,

@@ -14,7 +14,7 @@
  */
 import { Decoder, Encoder, ExtData, ExtensionCodec, decodeTimestampExtension, encodeTimestampExtension } from "@msgpack/msgpack";
 import { CairnError, describe } from "../errors.js";
-import { refFromBytes, refToBytes, type Ref } from "../hash/ref.js";
+import { isRef, refFromBytes, refToBytes, type Ref } from "../hash/ref.js";
 
 /** Extension type numbers. Part of the on-disk format: never renumber. */
 export const EXT = { LINK: 0, BIGINT: 1, MAP: 2, SET: 3, UNDEFINED: 4, INVALID_DATE: 5 } as const;
@@ -170,7 +170,9 @@ function makeEncoder(): EncoderInternals {
 }
 
 function writeLink(encoder: EncoderInternals, tag: LinkTag, ref: Ref): void {
-  if (linksForbidden) throw new EncodeRefusal("link");
+  // A link is written only where a sink records it (so the write can guard it),
+  // never in Map keys or Set members, and only if it is well formed.
+  if (linksForbidden || activeSink === undefined || !validLink(tag, ref)) throw new EncodeRefusal("link");
   const data = new Uint8Array(33);
   data[0] = tag;
   data.set(refToBytes(ref), 1);
@@ -280,7 +282,7 @@ export function encodeValue(value: unknown, sink?: LinkSink): Uint8Array {
     return encodeWithPool(value);
   } catch (error) {
     if (error instanceof CairnError) throw error;
-    throw diagnose(value, error);
+    throw diagnose(value, error, sink !== undefined);
   } finally {
     activeSink = outerSink;
     depthOffset = outerOffset;
@@ -289,7 +291,11 @@ export function encodeValue(value: unknown, sink?: LinkSink): Uint8Array {
 }
 
 /** Walks a value that failed to encode and names the first offending path. */
-function diagnose(root: unknown, cause: unknown): CairnError {
+function validLink(tag: unknown, ref: unknown): boolean {
+  return (tag === LinkTag.STRING || tag === LinkTag.BYTES || tag === LinkTag.VALUE) && isRef(ref);
+}
+
+function diagnose(root: unknown, cause: unknown, linksAllowed: boolean): CairnError {
   const ancestors = new Set<object>();
   const visit = (value: unknown, path: string, depth: number, inKey = false): CairnError | undefined => {
     if (depth > MAX_DEPTH) {
@@ -299,7 +305,12 @@ function diagnose(root: unknown, cause: unknown): CairnError {
     if (typeof value === "string") return value.isWellFormed() ? undefined : unsupported(path, value, "the string holds a lone surrogate (not well-formed Unicode)");
     if (typeof value !== "object" || value === null) return undefined;
     if (value instanceof Uint8Array || value instanceof Date) return undefined;
-    if (value instanceof BlobLink) return inKey ? unsupported(path, value, "a stored-value reference cannot be a Map key or a Set member") : undefined;
+    if (value instanceof BlobLink) {
+      if (inKey) return unsupported(path, value, "a stored-value reference cannot be a Map key or a Set member");
+      if (!linksAllowed) return unsupported(path, value, "a stored-value reference cannot appear here (only in stored values and snapshots)");
+      if (!validLink(value.tag, value.ref)) return unsupported(path, value, "a malformed stored-value reference");
+      return undefined;
+    }
     if (ancestors.has(value)) return unsupported(path, value, "the value contains a cycle");
     const proto = Object.getPrototypeOf(value);
     const plain = proto === Object.prototype || proto === null || proto === Array.prototype;

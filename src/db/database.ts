@@ -49,7 +49,13 @@ export class Database {
    */
   static async open(config: DatabaseConfig): Promise<Database> {
     const { kind, path } = classify(config.url, config.syncUrl);
-    if (path !== undefined) mkdirSync(dirname(path), { recursive: true });
+    if (path !== undefined) {
+      try {
+        mkdirSync(dirname(path), { recursive: true });
+      } catch (error) {
+        throw new CairnError("DATABASE", `cannot create the folder for ${path}: ${(error as Error).message}`, { path }, { cause: error });
+      }
+    }
     let client: Client;
     try {
       client = createClient({
@@ -64,7 +70,14 @@ export class Database {
       throw translate(error, `cannot open ${redact(config.url)}`);
     }
     const db = new Database(client, kind, config.url, path);
-    if (kind === "replica") await db.sync();
+    if (kind === "replica") {
+      try {
+        await db.sync();
+      } catch (error) {
+        await db.close();
+        throw error;
+      }
+    }
     return db;
   }
 
@@ -154,6 +167,9 @@ function classify(url: string, syncUrl: string | undefined): { kind: BackendKind
   if (url.startsWith("file:")) {
     const rest = url.slice("file:".length).split("?")[0]!;
     if (rest === ":memory:") return { kind: "memory", path: undefined };
+    if (rest === "" || rest === "//" || rest.endsWith("/")) {
+      throw new CairnError("INVALID_ARGUMENT", `url ${JSON.stringify(url)} names no database file`, { argument: "url" });
+    }
     const path = rest.startsWith("//") ? fileURLToPath(url.split("?")[0]!) : isAbsolute(rest) ? rest : resolve(rest);
     return { kind: syncUrl ? "replica" : "file", path };
   }
@@ -175,10 +191,4 @@ export function translate(error: unknown, what: string): CairnError {
     return new CairnError("DATABASE", `${what}: ${error.message}`, { libsqlCode: error.code, extendedCode: error.extendedCode }, { cause: error });
   }
   return new CairnError("DATABASE", `${what}: ${(error as Error)?.message ?? String(error)}`, {}, { cause: error });
-}
-
-/** The libSQL error code behind a translated error, if any (e.g. SQLITE_CONSTRAINT_NOTNULL). */
-export function libsqlMessage(error: CairnError): string {
-  const cause = error.cause;
-  return cause instanceof Error ? cause.message : "";
 }

@@ -212,12 +212,15 @@ export class Session {
     const target = parseSessionId(newId, "new session id");
     const at = options.at === undefined ? await this.head() : parseSeq(options.at, "at");
     if (at === 0) throw new CairnError("NOT_FOUND", `session ${this.id} has no checkpoint to fork`, { session: this.id });
-    const exists = await this.#ctx().db.execute("SELECT 1 FROM history WHERE session = ? AND seq = ?", [this.id, at]);
-    if (exists.rows.length === 0) throw new CairnError("NOT_FOUND", `session ${this.id} has no checkpoint ${at}`, { session: this.id, seq: at });
     const now = Date.now();
+    // The row at `at` is looked up inside the transaction: if a concurrent delete
+    // removed it, the NOT NULL head fails and nothing is written.
     try {
       await this.#ctx().db.writeBatch([
-        { sql: "INSERT INTO sessions (id, head, created_at, updated_at) VALUES (?, ?, ?, ?)", args: [target, at, now, now] },
+        {
+          sql: "INSERT INTO sessions (id, head, created_at, updated_at) VALUES (?, (SELECT seq FROM history WHERE session = ? AND seq = ?), ?, ?)",
+          args: [target, this.id, at, now, now],
+        },
         {
           sql: `INSERT INTO history (session, seq, manifest, turn, label, meta, created_at)
                 SELECT ?, seq, manifest, turn, label, meta, created_at FROM history WHERE session = ? AND seq <= ?`,
@@ -225,6 +228,9 @@ export class Session {
         },
       ]);
     } catch (error) {
+      if (error instanceof CairnError && /NOT NULL constraint failed: sessions\.head/.test(causeMessage(error))) {
+        throw new CairnError("NOT_FOUND", `session ${this.id} has no checkpoint ${at}`, { session: this.id, seq: at }, { cause: error });
+      }
       if (error instanceof CairnError && /UNIQUE constraint failed|PRIMARY KEY/.test(causeMessage(error))) {
         throw new CairnError("CONFLICT", `session ${target} already exists`, { session: target }, { cause: error });
       }
@@ -259,6 +265,8 @@ export class Session {
       [this.id, ...(args as never[])],
     );
     const rows = JSON.parse(String(result.rows[0]![0])) as Array<[number, string, number, string | null, string | null, number]>;
+    // An aggregate's input order is not guaranteed by SQL (libSQL has no ORDER BY inside one): sort here.
+    rows.sort((a, b) => b[0] - a[0]);
     return rows.map(([seq, ref, turn, label, meta, createdAt]) => ({
       seq,
       ref: ref as Ref,
