@@ -12,6 +12,28 @@ import { StringCache } from "./blob/large-string-cache.js";
 import { BlobStore, ValueStore } from "./blob/blob-store.js";
 import { CheckpointStore } from "./checkpoint/checkpoint-store.js";
 import { Session, SessionList } from "./session/session.js";
+import type { Ref } from "./hash/ref.js";
+import {
+  verify,
+  gc,
+  pin,
+  unpin,
+  listPins,
+  stats,
+  exportBundle,
+  importBundle,
+  type VerifyOptions,
+  type VerifyReport,
+  type GcOptions,
+  type GcReport,
+  type PinInfo,
+  type StoreStats,
+  type ExportOptions,
+  type ExportResult,
+  type ImportOptions,
+  type ImportResult,
+} from "./maintenance/index.js";
+import { diffCheckpoints, diffStoredValues, type CheckpointDiff, type DiffOptions, type RefLike, type ValueDiff } from "./checkpoint/diff.js";
 
 /** Options for {@link openStore}. Every field is optional. */
 export interface StoreOptions {
@@ -69,6 +91,38 @@ export interface Store {
   readonly backend: BackendKind;
   /** The session `id` (created by its first commit). @throws CairnError INVALID_ARGUMENT for an empty or oversized id. */
   session(id: string): Session;
+  /**
+   * Diffs two checkpoints (refs, commit results or hydrated checkpoints): slots added, removed,
+   * changed (as RFC 6902 operations under /snapshots/<slot>) or unchanged (never read), and turn,
+   * pluginRevision and meta changes. See docs/diff.md.
+   * @throws CairnError INVALID_REF, NOT_FOUND, INTEGRITY (not a checkpoint, or corrupt), INVALID_ARGUMENT, CLOSED.
+   * @example expect(await store.diff(before, after)).toChangeOnly(["/snapshots/tool"]);
+   */
+  diff(a: RefLike, b: RefLike, options?: DiffOptions): Promise<CheckpointDiff>;
+  /** Diffs two stored values; equal refs read nothing. @throws CairnError INVALID_REF, NOT_FOUND, INTEGRITY, INVALID_ARGUMENT, CLOSED. */
+  diffValues(a: RefLike, b: RefLike, options?: DiffOptions): Promise<ValueDiff>;
+  /**
+   * Re-hashes every blob and checks every edge, manifest, history row and pin. Read-only: returns
+   * every finding, never stops at the first, never repairs. See docs/maintenance.md.
+   */
+  verify(options?: VerifyOptions): Promise<VerifyReport>;
+  /**
+   * Garbage collection: optional retention (keepLast, olderThan), then deletes the blobs no root
+   * reaches that are older than the grace period. `dryRun` returns the plan. See docs/maintenance.md.
+   */
+  gc(options?: GcOptions): Promise<GcReport>;
+  /** Points the pin `name` (a named root that gc keeps) at the stored blob `ref`. @throws CairnError NOT_FOUND, INVALID_ARGUMENT. */
+  pin(name: string, ref: Ref | string): Promise<PinInfo>;
+  /** Removes the pin `name`; true if it existed. */
+  unpin(name: string): Promise<boolean>;
+  /** Every pin, by name. */
+  listPins(): Promise<PinInfo[]>;
+  /** Counts, sizes by kind, dedup and compression ratios. */
+  stats(): Promise<StoreStats>;
+  /** Writes sessions (default: all, with pins) and exactly the blobs they reach to a portable bundle. */
+  exportBundle(options: ExportOptions): Promise<ExportResult>;
+  /** Checks a bundle whole (every hash), then writes what the store lacks; idempotent. */
+  importBundle(options: ImportOptions): Promise<ImportResult>;
   /** Pulls changes from the primary into an embedded replica; a no-op elsewhere. */
   sync(): Promise<void>;
   /** Closes the store; later calls throw CLOSED. Files get their WAL merged first. */
@@ -115,7 +169,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     if (db.closed) throw new CairnError("CLOSED", "the store is closed");
     return ctx;
   };
-  return {
+  const store: Store = {
     [DATABASE]: db,
     [CONTEXT]: live,
     blobs: new BlobStore(live),
@@ -125,9 +179,20 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     url: config.url,
     backend: db.kind,
     session: (id: string) => new Session(live, id),
+    diff: async (a, b, options) => diffCheckpoints(live(), a, b, options),
+    diffValues: async (a, b, options) => diffStoredValues(live(), a, b, options),
     sync: () => db.sync(),
     close: () => db.close(),
+    verify: (options) => verify(store, options),
+    gc: (options) => gc(store, options),
+    pin: (name, ref) => pin(store, name, ref),
+    unpin: (name) => unpin(store, name),
+    listPins: () => listPins(store),
+    stats: () => stats(store),
+    exportBundle: (options) => exportBundle(store, options),
+    importBundle: (options) => importBundle(store, options),
   };
+  return store;
 }
 
 interface ParsedOptions {

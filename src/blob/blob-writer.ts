@@ -139,6 +139,12 @@ export async function prepareWrite(ctx: BlobContext, plan: WritePlan): Promise<P
     statements.push({ sql: INSERT_ROWS[part.length - 1]!, args });
   }
   statements.push(...edgeStatements(edges));
+  // A root the store already had may be old and unreachable: touch it, so gc's
+  // grace period protects it until the caller roots it.
+  const touched = [...plan.roots].filter((ref) => stored.has(ref));
+  if (touched.length > 0) {
+    statements.push({ sql: "UPDATE blobs SET created_at = ? WHERE ref IN (SELECT unhex(value) FROM json_each(?))", args: [now, JSON.stringify(touched)] });
+  }
   const reliedOn = [...planned.map((b) => b.ref), ...required, ...pieces.map((p) => p.ref)];
   return { statements, blobsWritten: rows.length, bytesWritten, reliedOn };
 }

@@ -43,6 +43,8 @@ const MIGRATIONS: Record<number, string[]> = {
       PRIMARY KEY (session, seq)
     ) WITHOUT ROWID`,
     `CREATE INDEX history_label ON history (session, label)`,
+    `CREATE INDEX history_manifest ON history (manifest)`,
+    `CREATE INDEX edges_dst ON edges (dst)`,
     `CREATE TABLE pins (
       name TEXT PRIMARY KEY,
       blob INTEGER NOT NULL,

@@ -1,0 +1,316 @@
+/**
+ * LangGraph's SqliteSaver and cairn's CairnSaver side by side, in one run, on
+ * the same inputs:
+ *
+ * - agent: the 500-step agent workload of src/cli/workload.ts (messages growing
+ *   every step; every 10th step a 256 KiB tool output: 60% an unchanged re-read,
+ *   25% the same file with a line appended, 15% a new file), as LangGraph
+ *   checkpoints with channels messages / tool / plugin / turn and the
+ *   newVersions the Pregel loop would pass;
+ * - small: 2,000 puts of ~2 KB of state, all of it new each time.
+ *
+ * Puts run in this process; reads (getTuple of the latest checkpoint, and a
+ * full list()) run in a fresh child process per saver, so no cache of the
+ * writer helps them. Database bytes are measured after a WAL checkpoint.
+ *
+ *   cd bench/langgraph && npm install && npx tsx run.ts [--steps 500] [--sqlite-steps N] [--small 2000] [--json out.json]
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { CairnSaver } from "../../src/adapters/langgraph/index.js";
+import { openStore, type Store } from "../../src/index.js";
+import { agentWorkload, prng } from "../../src/cli/workload.js";
+
+type Kind = "sqlite" | "cairn";
+
+/** The part of @langchain/langgraph-checkpoint-sqlite this bench uses. */
+interface SqliteSaverClass {
+  fromConnString(path: string): Saver & { db: { pragma(sql: string): unknown; close(): void } };
+}
+
+/**
+ * SqliteSaver, from this folder's own node_modules (better-sqlite3 compiles from
+ * source, so it is not in the root install). Imported by a computed specifier so
+ * the root type check passes whether or not this folder's install has run.
+ */
+async function loadSqliteSaver(): Promise<SqliteSaverClass> {
+  const specifier: string = "@langchain/langgraph-checkpoint-sqlite";
+  try {
+    return ((await import(specifier)) as { SqliteSaver: SqliteSaverClass }).SqliteSaver;
+  } catch (error) {
+    throw new Error(`cannot load ${specifier}: run \`npm install\` in bench/langgraph first (${(error as Error).message})`);
+  }
+}
+
+/** What both savers' put/getTuple/list look like (their checkpoint types come from two copies of the package). */
+interface Saver {
+  put(config: unknown, checkpoint: unknown, metadata: unknown, newVersions: Record<string, number>): Promise<unknown>;
+  getTuple(config: unknown): Promise<{ checkpoint: { id: string; channel_values: Record<string, unknown> } } | undefined>;
+  list(config: unknown, options?: unknown): AsyncGenerator<unknown>;
+}
+
+interface Put {
+  readonly checkpoint: { v: number; id: string; ts: string; channel_values: Record<string, unknown>; channel_versions: Record<string, number>; versions_seen: Record<string, Record<string, number>> };
+  readonly metadata: { source: "loop" | "input"; step: number; parents: Record<string, string> };
+  readonly newVersions: Record<string, number>;
+}
+
+interface Workload {
+  readonly name: string;
+  readonly puts: Put[];
+  /** Bytes of payload no earlier step had (UTF-8), for scale. */
+  readonly uniqueBytes: number;
+}
+
+const THREAD = "bench-thread";
+const here = fileURLToPath(new URL(".", import.meta.url));
+
+/** A time-ordered id like LangGraph's uuid6, deterministic per step. */
+function checkpointId(step: number): string {
+  const hex = step.toString(16).padStart(12, "0");
+  return `1f000000-0000-6000-8000-${hex}`;
+}
+
+/** The agent workload as LangGraph puts: a channel changes version when its value changes. */
+function agentPuts(steps: number): Workload {
+  const puts: Put[] = [];
+  const versions: Record<string, number> = {};
+  const previous: Record<string, string> = {};
+  let uniqueBytes = 0;
+  for (const turn of agentWorkload({ turns: steps, toolEvery: 10 })) {
+    const snapshots = turn.checkpoint.snapshots as { execution: { messages: unknown[] }; tool: unknown; plugin: unknown };
+    const values: Record<string, unknown> = { messages: snapshots.execution.messages, tool: snapshots.tool, plugin: snapshots.plugin, turn: turn.turn };
+    const newVersions: Record<string, number> = {};
+    for (const [channel, value] of Object.entries(values)) {
+      // messages grows every step; compare the small channels by content.
+      const key = channel === "messages" ? String(turn.turn) : JSON.stringify(value);
+      if (previous[channel] !== key) {
+        previous[channel] = key;
+        versions[channel] = (versions[channel] ?? 0) + 1;
+        newVersions[channel] = versions[channel]!;
+      }
+    }
+    uniqueBytes += turn.newUniqueBytes;
+    puts.push({
+      checkpoint: {
+        v: 4,
+        id: checkpointId(turn.turn),
+        ts: new Date(Date.UTC(2025, 0, 1, 0, 0, turn.turn)).toISOString(),
+        channel_values: values,
+        channel_versions: { ...versions },
+        versions_seen: { agent: { ...versions }, tools: { messages: versions.messages! } },
+      },
+      metadata: { source: "loop", step: turn.turn - 1, parents: {} },
+      newVersions,
+    });
+  }
+  return { name: `agent (${steps} steps)`, puts, uniqueBytes };
+}
+
+/** `count` puts of ~2 KB of state, all of it new each time. */
+function smallPuts(count: number): Workload {
+  const rand = prng(7);
+  const puts: Put[] = [];
+  let uniqueBytes = 0;
+  for (let i = 0; i < count; i++) {
+    let notes = "";
+    while (notes.length < 1900) notes += Math.floor(rand() * 36 ** 6).toString(36) + " ";
+    const state = { step: i, notes, flags: { verbose: i % 2 === 0 } };
+    uniqueBytes += JSON.stringify(state).length;
+    puts.push({
+      checkpoint: {
+        v: 4,
+        id: checkpointId(i + 1),
+        ts: new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString(),
+        channel_values: { state },
+        channel_versions: { state: i + 1 },
+        versions_seen: { node: { state: i } },
+      },
+      metadata: { source: "loop", step: i, parents: {} },
+      newVersions: { state: i + 1 },
+    });
+  }
+  return { name: `small (${count} puts of ~2 KB)`, puts, uniqueBytes };
+}
+
+function fileBytes(path: string): number {
+  let total = 0;
+  for (const suffix of ["", "-wal", "-shm"]) if (existsSync(path + suffix)) total += statSync(path + suffix).size;
+  return total;
+}
+
+interface WriteResult {
+  readonly puts: number;
+  readonly seconds: number;
+  readonly bytes: number;
+}
+
+async function writeAll(kind: Kind, path: string, workload: Workload, count: number): Promise<WriteResult> {
+  let saver: Saver;
+  let store: Store | undefined;
+  let sqlite: ReturnType<SqliteSaverClass["fromConnString"]> | undefined;
+  if (kind === "sqlite") {
+    sqlite = (await loadSqliteSaver()).fromConnString(path);
+    saver = sqlite;
+  } else {
+    store = await openStore({ url: `file:${path}` });
+    saver = new CairnSaver(store) as unknown as Saver;
+  }
+  let config: unknown = { configurable: { thread_id: THREAD, checkpoint_ns: "" } };
+  const started = performance.now();
+  for (const put of workload.puts.slice(0, count)) {
+    config = await saver.put(config, put.checkpoint, put.metadata, put.newVersions);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (sqlite) {
+    sqlite.db.pragma("wal_checkpoint(TRUNCATE)");
+    sqlite.db.close();
+  }
+  if (store) await store.close(); // merges the WAL
+  return { puts: count, seconds, bytes: fileBytes(path) };
+}
+
+interface ReadResult {
+  readonly getTupleColdMs: number;
+  readonly getTupleWarmMs: number;
+  readonly listSeconds: number;
+  readonly listed: number;
+  readonly latestId: string;
+}
+
+/** Runs in a fresh process: getTuple(latest) cold, then warm (median of 5), then a full list(). */
+async function readAll(kind: Kind, path: string): Promise<ReadResult> {
+  let saver: Saver;
+  let close: () => Promise<void>;
+  if (kind === "sqlite") {
+    const sqlite = (await loadSqliteSaver()).fromConnString(path);
+    saver = sqlite;
+    close = async () => sqlite.db.close();
+  } else {
+    const store = await openStore({ url: `file:${path}` });
+    saver = new CairnSaver(store) as unknown as Saver;
+    close = () => store.close();
+  }
+  const config = { configurable: { thread_id: THREAD, checkpoint_ns: "" } };
+  let started = performance.now();
+  const latest = await saver.getTuple(config);
+  const getTupleColdMs = performance.now() - started;
+  const warm: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    started = performance.now();
+    await saver.getTuple(config);
+    warm.push(performance.now() - started);
+  }
+  warm.sort((a, b) => a - b);
+  started = performance.now();
+  let listed = 0;
+  for await (const _tuple of saver.list(config)) listed++;
+  const listSeconds = (performance.now() - started) / 1000;
+  await close();
+  return { getTupleColdMs, getTupleWarmMs: warm[2]!, listSeconds, listed, latestId: latest?.checkpoint.id ?? "" };
+}
+
+function readInChild(kind: Kind, path: string): ReadResult {
+  const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), "--read", kind, path], {
+    cwd: here,
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (child.status !== 0) throw new Error(`read child for ${kind} failed (${child.status}): ${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split("\n").at(-1)!) as ReadResult;
+}
+
+function argument(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  if (at < 0) return fallback;
+  const value = Number(process.argv[at + 1]);
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`--${name} takes a positive integer`);
+  return value;
+}
+
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(bytes < 1e7 ? 2 : 1)} MB`;
+const ratio = (a: number, b: number) => `${a / b >= 100 ? (a / b).toFixed(0) : (a / b).toFixed(1)}x`;
+
+interface Row {
+  workload: string;
+  kind: Kind;
+  write: WriteResult;
+  read: ReadResult;
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === "--read") {
+    const result = await readAll(process.argv[3] as Kind, process.argv[4]!);
+    process.stdout.write(JSON.stringify(result) + "\n");
+    return;
+  }
+  const steps = argument("steps", 500);
+  const sqliteSteps = Math.min(argument("sqlite-steps", steps), steps);
+  const small = argument("small", 2000);
+  const jsonAt = process.argv.indexOf("--json");
+  const dir = mkdtempSync(join(tmpdir(), "cairn-bench-langgraph-"));
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  try {
+    const agent = agentPuts(steps);
+    const runs: Array<{ workload: Workload; kinds: Kind[] }> = [];
+    if (sqliteSteps < steps) {
+      notes.push(`SqliteSaver ran the first ${sqliteSteps} of the ${steps} agent steps; CairnSaver ran those and, separately, all ${steps}.`);
+      runs.push({ workload: { ...agent, name: `agent (${sqliteSteps} steps)`, puts: agent.puts.slice(0, sqliteSteps) }, kinds: ["sqlite", "cairn"] });
+      runs.push({ workload: agent, kinds: ["cairn"] });
+    } else {
+      runs.push({ workload: agent, kinds: ["sqlite", "cairn"] });
+    }
+    runs.push({ workload: smallPuts(small), kinds: ["sqlite", "cairn"] });
+    for (const { workload, kinds } of runs) {
+      for (const kind of kinds) {
+        const path = join(dir, `${kind}-${rows.length}.db`);
+        const count = workload.puts.length;
+        process.stderr.write(`${workload.name}: ${kind}: ${count} puts... `);
+        const write = await writeAll(kind, path, workload, count);
+        process.stderr.write(`${(write.puts / write.seconds).toFixed(1)} puts/s; reading in a fresh process... `);
+        const read = readInChild(kind, path);
+        process.stderr.write(`list ${read.listSeconds.toFixed(2)} s\n`);
+        if (read.listed !== count || read.latestId !== workload.puts[count - 1]!.checkpoint.id) {
+          throw new Error(`${kind} read back ${read.listed} checkpoints, latest ${read.latestId}`);
+        }
+        rows.push({ workload: workload.name, kind, write, read });
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const lines = [
+    `LangGraph savers, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(1)}`,
+    "",
+    "| workload | saver | puts | puts/s | getTuple(latest) cold | warm | list() all | database |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ...rows.map(
+      (r) =>
+        `| ${r.workload} | ${r.kind === "sqlite" ? "SqliteSaver" : "CairnSaver"} | ${r.write.puts} | ${(r.write.puts / r.write.seconds).toFixed(1)} | ` +
+        `${r.read.getTupleColdMs.toFixed(1)} ms | ${r.read.getTupleWarmMs.toFixed(1)} ms | ${r.read.listSeconds.toFixed(2)} s | ${mb(r.write.bytes)} |`,
+    ),
+    "",
+  ];
+  const byWorkload = new Map<string, Partial<Record<Kind, Row>>>();
+  for (const row of rows) byWorkload.set(row.workload, { ...byWorkload.get(row.workload), [row.kind]: row });
+  for (const [name, pair] of byWorkload) {
+    const s = pair.sqlite;
+    const c = pair.cairn;
+    if (!s || !c) continue;
+    lines.push(
+      `${name}: CairnSaver puts/s ${ratio(c.write.puts / c.write.seconds, s.write.puts / s.write.seconds)}, ` +
+        `getTuple ${ratio(s.read.getTupleColdMs, c.read.getTupleColdMs)} faster cold / ${ratio(s.read.getTupleWarmMs, c.read.getTupleWarmMs)} warm, ` +
+        `list() ${ratio(s.read.listSeconds, c.read.listSeconds)} faster, database ${ratio(s.write.bytes, c.write.bytes)} smaller`,
+    );
+  }
+  lines.push(...notes);
+  process.stdout.write(lines.join("\n") + "\n");
+  if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1]!, JSON.stringify({ rows, notes }, null, 2));
+}
+
+await main();

@@ -1,0 +1,790 @@
+/**
+ * CairnSaver: a LangGraph checkpointer (`BaseCheckpointSaver`) on a cairn store.
+ *
+ * Mapping (see docs/adapters.md, "LangGraph"):
+ * - one cairn session per (thread_id, checkpoint_ns), one commit per LangGraph
+ *   checkpoint, labelled with the checkpoint id; the history row's meta holds the
+ *   parent id and the serialized metadata, so `list()` filters without a blob;
+ * - one slot per channel (`ch:<name>`) holding its value, and the checkpoint's own
+ *   fields in slot `checkpoint`; a channel whose version did not change is passed
+ *   as `unchanged(parent's slot ref)`, so it costs nothing, and equal values in
+ *   any thread share one blob;
+ * - pending writes in a second session per (thread_id, checkpoint_ns), one commit
+ *   per `putWrites` call labelled with the checkpoint id; LangGraph's semantics
+ *   (special channels overwrite, others insert-if-absent per (task_id, idx)) are
+ *   applied when reading, in commit order.
+ */
+import type { RunnableConfig } from "@langchain/core/runnables";
+import {
+  BaseCheckpointSaver,
+  TASKS,
+  WRITES_IDX_MAP,
+  compareWritesSortKeys,
+  maxChannelVersion,
+  writesSortKey,
+  type ChannelVersions,
+  type Checkpoint,
+  type CheckpointListOptions,
+  type CheckpointMetadata,
+  type CheckpointPendingWrite,
+  type CheckpointTuple,
+  type PendingWrite,
+  type SerializerProtocol,
+} from "@langchain/langgraph-checkpoint";
+import { isDeepStrictEqual } from "node:util";
+import { CairnError, describe, isCairnError } from "../../errors.js";
+import { unchanged, type HistoryEntry, type Ref, type Store } from "../../index.js";
+import { DATABASE } from "../../store.js";
+import { DecodeMemo, ValueCodec, type PartRefs, type Serialized } from "./codec.js";
+import {
+  INLINE_CHARS,
+  MAX_CHECKPOINT_ID,
+  SQL,
+  SessionIds,
+  channelSlot,
+  compareCodePoints,
+  elementSlot,
+  pageSlot,
+  partSlotsOf,
+  parseOwnFields,
+  parseRowMeta,
+  parseWritesMeta,
+  writeSlot,
+  type ChannelVersion,
+  type OwnFields,
+  type Target,
+  type WritesMeta,
+} from "./layout.js";
+
+/** Options for {@link CairnSaver}. */
+export interface CairnSaverOptions {
+  /** LangGraph serializer for channel values, writes and metadata. Default: LangGraph's `JsonPlusSerializer`. */
+  readonly serde?: SerializerProtocol;
+  /**
+   * Prefix of the cairn session ids this saver uses (`<prefix>/c/...` for
+   * checkpoints, `<prefix>/w/...` for pending writes). Default `langgraph`.
+   */
+  readonly prefix?: string;
+}
+
+/** Rows read per query when paging through a session's history. */
+const PAGE = 128;
+/** Sessions whose latest written or read checkpoint the saver remembers (to put its child without reading it). */
+const KNOWN_SESSIONS = 256;
+/** The checkpoint fields stored in their own right; any other field goes through the serde. */
+const OWN_KEYS = new Set(["v", "id", "ts", "channel_values", "channel_versions", "versions_seen"]);
+
+/** A checkpoint this saver has seen: what a child needs to pass its unchanged channels on. */
+interface Known {
+  readonly id: string;
+  readonly ref: Ref;
+  readonly stored: Readonly<Record<string, ChannelVersion>>;
+  /** Its values kept inline, by channel. */
+  readonly inline: Readonly<Record<string, Serialized>>;
+  /**
+   * Refs of its slots: all of them when `complete`; else all but the value slots
+   * of the channels it stored anew (so a known value slot's page and element slots are known too).
+   */
+  readonly slots: Readonly<Record<string, Ref>>;
+  readonly complete: boolean;
+}
+
+/** A row `list()` found: a checkpoint's history entry, and the manifests of its pending writes. */
+interface ListedRow {
+  readonly target: Target;
+  readonly entry: HistoryEntry;
+  readonly writes: readonly Ref[];
+}
+
+/** One pending write, resolved. */
+interface ResolvedWrite {
+  readonly task: string;
+  readonly path: string;
+  readonly channel: string;
+  readonly idx: number;
+  /** The slot of its value, and the slots of the writes commit it is in. */
+  readonly slot: string;
+  readonly slots: Readonly<Record<string, Ref>>;
+}
+
+const hasOwn = (object: object, key: string): boolean => Object.prototype.hasOwnProperty.call(object, key);
+
+function invalid(argument: string, problem: string, actual?: unknown): CairnError {
+  return new CairnError("INVALID_ARGUMENT", `${argument} ${problem}${actual === undefined ? "" : `, got ${describe(actual)}`}`, { argument });
+}
+
+/**
+ * A LangGraph checkpointer on a cairn store.
+ *
+ * @example
+ * ```ts
+ * import { openStore } from "cairn";
+ * import { CairnSaver } from "cairn/langgraph";
+ * const store = await openStore({ url: "file:.cairn/agent.db" });
+ * const graph = workflow.compile({ checkpointer: new CairnSaver(store) });
+ * await graph.invoke(input, { configurable: { thread_id: "t1" } });
+ * ```
+ *
+ * Guarantees: every `put` and every `putWrites` becomes visible in one cairn
+ * commit (all or nothing, durable once it returns, never a dangling reference;
+ * new list pages and large list elements are stored just before it, in
+ * transactions of their own, and stay unreferenced if the commit never
+ * happens); a channel whose version did not change is not stored again; a value,
+ * list page or large list element equal to one stored before, in any thread, is
+ * not stored again (values of at most 512 characters live in the checkpoint's
+ * manifest); `list()` filters on metadata without reading a blob and reads only
+ * the channel values of the tuples it yields. The store stays the caller's: the
+ * saver never closes it.
+ *
+ * Process-local caches (none is needed for correctness): the serialization of
+ * each list element, reused while a walk of its object graph finds it unchanged;
+ * the refs of stored pages; the last checkpoint put or read per thread namespace
+ * (so a child is put without reading its parent); up to 32 MiB of list pages
+ * read back, by ref.
+ */
+export class CairnSaver extends BaseCheckpointSaver {
+  /** The cairn store the checkpoints live in. */
+  readonly store: Store;
+  /** The prefix of this saver's session ids. */
+  readonly prefix: string;
+  readonly #ids: SessionIds;
+  readonly #codec: ValueCodec;
+  readonly #known = new Map<string, Known>();
+
+  /**
+   * A saver on `store` (opened with cairn's `openStore`).
+   * @throws CairnError INVALID_ARGUMENT when `store` is not a cairn store or `prefix` is not a
+   *   non-empty string of at most 64 characters.
+   */
+  constructor(store: Store, options: CairnSaverOptions = {}) {
+    super(options?.serde);
+    if (typeof store !== "object" || store === null || typeof store.session !== "function" || !(DATABASE in store)) {
+      throw invalid("store", "must be a cairn store from openStore()", store);
+    }
+    const prefix = options?.prefix ?? "langgraph";
+    if (typeof prefix !== "string" || prefix.length === 0 || prefix.length > 64 || !prefix.isWellFormed()) {
+      throw invalid("prefix", "must be a non-empty string of at most 64 characters", prefix);
+    }
+    this.store = store;
+    this.prefix = prefix;
+    this.#ids = new SessionIds(prefix);
+    this.#codec = new ValueCodec(this.serde, store);
+  }
+
+  /**
+   * The checkpoint tuple for `config`: the one with `configurable.checkpoint_id`
+   * if given, else the thread namespace's latest (greatest checkpoint id), with its
+   * metadata, parent config and pending writes (in `writesSortKey` order).
+   * Undefined when there is no such checkpoint or no `thread_id`.
+   * Guarantee: every blob read is verified against its hash.
+   * @throws CairnError INVALID_ARGUMENT (malformed ids), INTEGRITY, DATABASE, CLOSED.
+   */
+  async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    const target = this.#target(config, false);
+    if (target === undefined) return undefined;
+    const id = checkpointIdOf(config, "config.configurable.checkpoint_id");
+    const sessionId = this.#ids.checkpoints(target);
+    let seq: number | undefined;
+    if (id === undefined) {
+      const rows = await this.#query(SQL.latest, [sessionId]);
+      seq = rows[0] === undefined ? undefined : Number(rows[0][0]);
+    } else {
+      seq = (await this.#byLabel(sessionId, id))?.seq;
+    }
+    if (seq === undefined) return undefined;
+    const entry = (await this.#entries(sessionId, [seq])).get(seq);
+    if (entry === undefined) return undefined;
+    return this.#tuple(target, entry, { remember: true });
+  }
+
+  /**
+   * Checkpoint tuples newest first (greatest checkpoint id first; across thread
+   * namespaces merged by id), streamed: `config.configurable.thread_id` and
+   * `checkpoint_ns` narrow the search when given (either may be left out to list
+   * across threads or namespaces), `checkpoint_id` picks one checkpoint;
+   * `options.before` keeps ids below its checkpoint id, `options.filter` keeps
+   * tuples whose metadata has each given key equal (deeply) to the given value,
+   * `options.limit` stops after that many.
+   * Guarantee: rows come from the history table (no blob read) until a tuple is
+   * yielded; only the yielded tuples' values are read. Tuples of one call may share
+   * message objects decoded from the same stored text, as consecutive states of a
+   * live graph do; arrays and all other objects are their own.
+   * @throws CairnError INVALID_ARGUMENT (bad limit, filter or ids), INTEGRITY, DATABASE, CLOSED.
+   */
+  async *list(config: RunnableConfig, options?: CheckpointListOptions): AsyncGenerator<CheckpointTuple> {
+    const { limit, filter } = parseListOptions(options);
+    const configurable = (config ?? {}).configurable ?? {};
+    const threadRaw: unknown = configurable.thread_id;
+    const thread = threadRaw === undefined || threadRaw === null ? undefined : parseThread(threadRaw);
+    const nsRaw: unknown = configurable.checkpoint_ns;
+    const ns = nsRaw === undefined || nsRaw === null ? undefined : parseNs(nsRaw);
+    const onlyId = checkpointIdOf(config, "config.configurable.checkpoint_id");
+    const beforeId = options?.before ? checkpointIdOf(options.before, "options.before.configurable.checkpoint_id") : undefined;
+    if (limit === 0) return;
+
+    let sessions: string[];
+    if (thread !== undefined && ns !== undefined) {
+      sessions = [this.#ids.checkpoints({ thread, ns })];
+    } else {
+      const [lo, hi] = this.#ids.range("c", thread);
+      sessions = (await this.#query(SQL.sessions, [lo, hi])).map((row) => String(row[0])).filter((id) => {
+        const target = this.#ids.parse("c", id);
+        return target !== undefined && (ns === undefined || target.ns === ns);
+      });
+    }
+
+    const memo = new DecodeMemo();
+    let remaining = limit ?? Number.POSITIVE_INFINITY;
+    for await (const { target, entry, writes } of this.#merged(sessions, beforeId, onlyId)) {
+      let metadata: unknown;
+      if (filter !== undefined) {
+        metadata = await this.#codec.deserialize(parseRowMeta(entry.meta).metadata);
+        if (!matchesFilter(metadata, filter)) continue;
+      }
+      yield await this.#tuple(target, entry, { memo, metadata, writes });
+      if (--remaining <= 0) return;
+    }
+  }
+
+  /**
+   * Stores `checkpoint` as the next entry of its thread namespace, labelled with
+   * `checkpoint.id`, with `config.configurable.checkpoint_id` as its parent. Only
+   * the channels in `newVersions` are stored anew; a channel not in it keeps the
+   * value its parent stored at the same version (no bytes written), and has no
+   * value if the parent stored none at that version.
+   * Guarantee: visible in one cairn commit, all or nothing; durable when this returns.
+   * @returns `{ configurable: { thread_id, checkpoint_ns, checkpoint_id } }` of the new checkpoint.
+   * @throws CairnError INVALID_ARGUMENT (no thread_id, no checkpoint id, malformed
+   *   arguments), UNSUPPORTED_VALUE, LIMIT_EXCEEDED, DATABASE, CLOSED; nothing is written then.
+   */
+  async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
+    return this.#retryingGone(() => this.#put(config, checkpoint, metadata, newVersions));
+  }
+
+  async #put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
+    const target = this.#target(config, true)!;
+    if (typeof checkpoint !== "object" || checkpoint === null) throw invalid("checkpoint", "must be a LangGraph checkpoint object", checkpoint);
+    const id = parseCheckpointId(checkpoint.id, "checkpoint.id");
+    if (id === undefined) throw invalid("checkpoint.id", "is required");
+    const parentId = checkpointIdOf(config, "config.configurable.checkpoint_id");
+    const changed: Record<string, unknown> = newVersions ?? {};
+    if (typeof changed !== "object" || Array.isArray(changed)) throw invalid("newVersions", "must be an object of channel versions", newVersions);
+    const values: Record<string, unknown> = checkpoint.channel_values ?? {};
+    const versions: Record<string, ChannelVersion> = checkpoint.channel_versions ?? {};
+    if (typeof values !== "object" || typeof versions !== "object") throw invalid("checkpoint", "must have object channel_values and channel_versions");
+
+    const sessionId = this.#ids.checkpoints(target);
+    const channels = new Set([...Object.keys(versions), ...Object.keys(changed)]);
+    const carriesOver = [...channels].some((channel) => !hasOwn(changed, channel));
+    const parent = parentId !== undefined && carriesOver ? await this.#parent(sessionId, parentId) : undefined;
+
+    const snapshots: Record<string, unknown> = {};
+    const stored: Record<string, ChannelVersion> = {};
+    const inline: Record<string, Serialized> = {};
+    /** Slot refs the saver will know without reading the new manifest: all but the new value slots. */
+    const knownSlots: Record<string, Ref> = {};
+    const encoding: Array<Promise<void>> = [];
+    const carried: string[] = [];
+    let newSlots = false;
+    for (const channel of channels) {
+      if (hasOwn(changed, channel)) {
+        if (!hasOwn(values, channel)) continue; // written empty at this version
+        const slot = channelSlot(channel);
+        stored[channel] = (hasOwn(versions, channel) ? versions[channel] : changed[channel]) as ChannelVersion;
+        encoding.push(
+          this.#codec.encode(values[channel]).then(({ stored: value, pages, elements }) => {
+            if ("value" in value && sizeOf(value.value) <= INLINE_CHARS) {
+              inline[channel] = value.value;
+              return;
+            }
+            newSlots = true;
+            snapshots[slot] = value;
+            pages.forEach((ref, page) => {
+              snapshots[pageSlot(slot, page)] = unchanged(ref);
+              knownSlots[pageSlot(slot, page)] = ref;
+            });
+            for (const [index, ref] of elements) {
+              snapshots[elementSlot(slot, index)] = unchanged(ref);
+              knownSlots[elementSlot(slot, index)] = ref;
+            }
+          }),
+        );
+      } else if (parent !== undefined && hasOwn(versions, channel) && hasOwn(parent.stored, channel) && parent.stored[channel] === versions[channel]) {
+        if (hasOwn(parent.inline, channel)) {
+          stored[channel] = versions[channel]!;
+          inline[channel] = parent.inline[channel]!;
+        } else {
+          carried.push(channel);
+        }
+      }
+    }
+    if (parent !== undefined && carried.length > 0) {
+      const slots = await this.#slotsOf(sessionId, parent, carried.map(channelSlot));
+      for (const channel of carried) {
+        const slot = channelSlot(channel);
+        const ref = slots[slot];
+        if (ref === undefined) continue;
+        stored[channel] = versions[channel]!;
+        for (const [name, slotRef] of [[slot, ref] as [string, Ref], ...partSlotsOf(slots, slot)]) {
+          snapshots[name] = unchanged(slotRef);
+          knownSlots[name] = slotRef;
+        }
+      }
+    }
+    const extraKeys = Object.keys(checkpoint).filter((key) => !OWN_KEYS.has(key));
+    const [serializedMetadata, extra] = await Promise.all([
+      this.#codec.serialize(metadata),
+      extraKeys.length === 0
+        ? undefined
+        : this.#codec.serialize(Object.fromEntries(extraKeys.map((key) => [key, (checkpoint as unknown as Record<string, unknown>)[key]]))),
+      ...encoding,
+    ]);
+    const own: OwnFields = {
+      v: checkpoint.v,
+      ts: checkpoint.ts,
+      channel_versions: versions,
+      versions_seen: checkpoint.versions_seen ?? {},
+      stored,
+      ...(Object.keys(inline).length === 0 ? {} : { inline }),
+      ...(extra === undefined ? {} : { extra }),
+    };
+    const result = await this.store.session(sessionId).commit(
+      { turn: turnOf(metadata), snapshots, meta: own },
+      { label: id, meta: { parent: parentId ?? null, metadata: serializedMetadata } },
+    );
+    this.#remember(sessionId, { id, ref: result.ref, stored, inline, slots: knownSlots, complete: !newSlots });
+    return { configurable: { thread_id: target.thread, checkpoint_ns: target.ns, checkpoint_id: id } };
+  }
+
+  /**
+   * Stores the writes of task `taskId` against checkpoint
+   * `config.configurable.checkpoint_id`. Read back (by `getTuple` and `list`) with
+   * LangGraph's semantics: a write to a special channel (`WRITES_IDX_MAP`:
+   * errors, interrupts, resumes, scheduled) replaces an earlier one of the same
+   * task; any other write is kept only if its (task_id, index) was not written
+   * before; all ordered by `writesSortKey(taskPath, taskId, idx)`.
+   * Guarantee: visible in one cairn commit, all or nothing; durable when this
+   * returns; safe to call concurrently (writes are appended, never read-modified-written).
+   * @throws CairnError INVALID_ARGUMENT (no thread_id or checkpoint_id, malformed
+   *   writes), UNSUPPORTED_VALUE, DATABASE, CLOSED; nothing is written then.
+   */
+  async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string, taskPath?: string): Promise<void> {
+    return this.#retryingGone(() => this.#putWrites(config, writes, taskId, taskPath));
+  }
+
+  async #putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string, taskPath?: string): Promise<void> {
+    const target = this.#target(config, true)!;
+    const id = checkpointIdOf(config, "config.configurable.checkpoint_id");
+    if (id === undefined) throw invalid("config.configurable.checkpoint_id", "is required to put writes");
+    if (typeof taskId !== "string") throw invalid("taskId", "must be a string", taskId);
+    if (taskPath !== undefined && typeof taskPath !== "string") throw invalid("taskPath", "must be a string", taskPath);
+    if (!Array.isArray(writes)) throw invalid("writes", "must be an array of [channel, value]", writes);
+    writes.forEach((write, i) => {
+      if (!Array.isArray(write) || typeof write[0] !== "string") throw invalid(`writes[${i}]`, "must be a [channel, value] pair", write);
+    });
+    if (writes.length === 0) return;
+    const encoded = await Promise.all(writes.map(([, value]) => this.#codec.encode(value)));
+    const snapshots: Record<string, unknown> = {};
+    encoded.forEach(({ stored, pages, elements }, i) => {
+      snapshots[writeSlot(i)] = stored;
+      pages.forEach((ref, page) => (snapshots[pageSlot(writeSlot(i), page)] = unchanged(ref)));
+      for (const [index, ref] of elements) snapshots[elementSlot(writeSlot(i), index)] = unchanged(ref);
+    });
+    const meta: WritesMeta = {
+      task: taskId,
+      path: taskPath ?? "",
+      writes: writes.map(([channel], i) => [channel, hasOwn(WRITES_IDX_MAP, channel) ? WRITES_IDX_MAP[channel]! : i]),
+    };
+    await this.store.session(this.#ids.writes(target)).commit({ turn: 0, snapshots, meta }, { label: id });
+  }
+
+  /**
+   * Deletes every checkpoint and pending write of `threadId`, in every namespace.
+   * Guarantee: each namespace's history goes in one transaction; once this returns
+   * nothing of the thread is listed or returned. Blobs shared with other threads
+   * stay; the thread's own become unreachable, for cairn's gc.
+   * @throws CairnError INVALID_ARGUMENT, DATABASE, CLOSED.
+   */
+  async deleteThread(threadId: string): Promise<void> {
+    const thread = parseThread(threadId);
+    for (const kind of ["c", "w"] as const) {
+      const [lo, hi] = this.#ids.range(kind, thread);
+      for (const row of await this.#query(SQL.sessions, [lo, hi])) {
+        const id = String(row[0]);
+        if (this.#ids.parse(kind, id)?.thread !== thread) continue;
+        await this.store.session(id).delete();
+        this.#known.delete(id);
+      }
+    }
+  }
+
+  /**
+   * Runs a write once more if it failed NOT_FOUND: a blob the saver remembered
+   * (a parent's slot, a stored element) was gone, say collected after its thread
+   * was deleted. The retry reads the parent again and stores elements anew.
+   */
+  async #retryingGone<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      if (!isCairnError(error, "NOT_FOUND")) throw error;
+      this.#known.clear();
+      this.#codec.forget();
+      return write();
+    }
+  }
+
+  /** The tuple for a history row of a checkpoints session. */
+  async #tuple(
+    target: Target,
+    entry: HistoryEntry,
+    options: { memo?: DecodeMemo; metadata?: unknown; remember?: boolean; writes?: readonly Ref[] },
+  ): Promise<CheckpointTuple> {
+    const id = entry.label!;
+    const meta = parseRowMeta(entry.meta);
+    const [checkpoint, writes, metadata] = await Promise.all([
+      this.#loadCheckpoint(target, id, entry.ref, options.memo, options.remember ?? false),
+      this.#pendingWrites(target, id, options.writes),
+      options.metadata !== undefined ? options.metadata : this.#codec.deserialize(meta.metadata),
+    ]);
+    if (checkpoint.v < 4 && meta.parent !== null) await this.#migratePendingSends(target, checkpoint, meta.parent);
+    const tuple: CheckpointTuple = {
+      config: { configurable: { thread_id: target.thread, checkpoint_ns: target.ns, checkpoint_id: id } },
+      checkpoint,
+      metadata: metadata as CheckpointMetadata,
+      pendingWrites: await this.#writeValues(writes),
+    };
+    if (meta.parent !== null) {
+      tuple.parentConfig = { configurable: { thread_id: target.thread, checkpoint_ns: target.ns, checkpoint_id: meta.parent } };
+    }
+    return tuple;
+  }
+
+  /** Reads checkpoint `ref`: its own fields, then the value of every channel it stores. */
+  async #loadCheckpoint(target: Target, id: string, ref: Ref, memo: DecodeMemo | undefined, remember: boolean): Promise<Checkpoint> {
+    const manifest = await this.store.checkpoints.manifest(ref);
+    const own = parseOwnFields(manifest.meta);
+    const channels = Object.keys(own.stored);
+    const decoded = await Promise.all(
+      channels.map(async (channel) => {
+        if (own.inline !== undefined && hasOwn(own.inline, channel)) return this.#codec.deserialize(own.inline[channel]);
+        const slot = channelSlot(channel);
+        const slotRef = manifest.slots[slot];
+        if (slotRef === undefined) throw new CairnError("INTEGRITY", `checkpoint ${ref} has no slot for channel ${JSON.stringify(channel)}`, { ref });
+        let raw = memo?.values.get(slotRef);
+        if (raw === undefined) {
+          raw = this.store.values.get(slotRef);
+          memo?.values.set(slotRef, raw);
+        }
+        return this.#codec.decode(await raw, partRefs(manifest.slots, slot), memo);
+      }),
+    );
+    const channel_values: Record<string, unknown> = {};
+    channels.forEach((channel, i) => (channel_values[channel] = decoded[i]));
+    const extra = own.extra === undefined ? {} : ((await this.#codec.deserialize(own.extra)) as Record<string, unknown>);
+    if (remember) this.#remember(this.#ids.checkpoints(target), { id, ref, stored: own.stored, inline: own.inline ?? {}, slots: manifest.slots, complete: true });
+    return {
+      ...extra,
+      v: own.v,
+      id,
+      ts: own.ts,
+      channel_values,
+      channel_versions: own.channel_versions,
+      versions_seen: own.versions_seen,
+    };
+  }
+
+  /** The writes stored against checkpoint `id`, resolved and in `writesSortKey` order; values not read yet. */
+  async #pendingWrites(target: Target, id: string, known?: readonly Ref[]): Promise<ResolvedWrite[]> {
+    const refs = known ?? (await this.#query(SQL.writes, [this.#ids.writes(target), id])).map((row) => String(row[0]) as Ref);
+    if (refs.length === 0) return [];
+    const manifests = await Promise.all(refs.map((ref) => this.store.checkpoints.manifest(ref)));
+    const winners = new Map<string, ResolvedWrite>();
+    for (const manifest of manifests) {
+      const meta = parseWritesMeta(manifest.meta);
+      meta.writes.forEach(([channel, idx], i) => {
+        const key = `${idx}\u0000${meta.task}`;
+        if (idx >= 0 && winners.has(key)) return; // insert-if-absent; special channels overwrite
+        if (manifest.slots[writeSlot(i)] === undefined) throw new CairnError("INTEGRITY", `pending writes of ${id} lack slot ${writeSlot(i)}`, {});
+        winners.set(key, { task: meta.task, path: meta.path, channel, idx, slot: writeSlot(i), slots: manifest.slots });
+      });
+    }
+    return [...winners.values()].sort((a, b) => compareWritesSortKeys(writesSortKey(a.path, a.task, a.idx), writesSortKey(b.path, b.task, b.idx)));
+  }
+
+  async #writeValues(writes: readonly ResolvedWrite[]): Promise<CheckpointPendingWrite[]> {
+    return Promise.all(
+      writes.map(async (write): Promise<CheckpointPendingWrite> => [
+        write.task,
+        write.channel,
+        await this.#codec.decode(await this.store.values.get(write.slots[write.slot]!), partRefs(write.slots, write.slot)),
+      ]),
+    );
+  }
+
+  /** Checkpoints of format < 4 kept pending sends as writes of their parent: move them into the TASKS channel. */
+  async #migratePendingSends(target: Target, checkpoint: Checkpoint, parentId: string): Promise<void> {
+    const sends = (await this.#pendingWrites(target, parentId)).filter((write) => write.channel === TASKS);
+    const values = await this.#writeValues(sends);
+    const versions = checkpoint.channel_versions;
+    const version = Object.keys(versions).length > 0 ? maxChannelVersion(...Object.values(versions)) : this.getNextVersion(undefined);
+    checkpoint.channel_values[TASKS] = values.map((write) => write[2]);
+    versions[TASKS] = version;
+  }
+
+  /** What a child of checkpoint `id` needs from it: the versions its channel slots hold (their refs as far as known). */
+  async #parent(sessionId: string, id: string): Promise<Known | undefined> {
+    const known = this.#known.get(sessionId);
+    if (known !== undefined && known.id === id) return known;
+    const row = await this.#byLabel(sessionId, id);
+    if (row === undefined) return undefined;
+    const manifest = await this.store.checkpoints.manifest(row.ref);
+    const own = parseOwnFields(manifest.meta);
+    const found: Known = { id, ref: row.ref, stored: own.stored, inline: own.inline ?? {}, slots: manifest.slots, complete: true };
+    this.#remember(sessionId, found);
+    return found;
+  }
+
+  /** The refs of `wanted` slots of a known checkpoint, reading its manifest only if one is not known. */
+  async #slotsOf(sessionId: string, known: Known, wanted: readonly string[]): Promise<Readonly<Record<string, Ref>>> {
+    if (known.complete || wanted.every((slot) => hasOwn(known.slots, slot))) return known.slots;
+    const slots = (await this.store.checkpoints.manifest(known.ref)).slots;
+    if (this.#known.get(sessionId)?.id === known.id) this.#remember(sessionId, { ...known, slots, complete: true });
+    return slots;
+  }
+
+  #remember(sessionId: string, known: Known): void {
+    this.#known.delete(sessionId);
+    this.#known.set(sessionId, known);
+    if (this.#known.size > KNOWN_SESSIONS) this.#known.delete(this.#known.keys().next().value!);
+  }
+
+  /** The thread namespace `config` names; undefined without a thread_id unless `required`. */
+  #target(config: RunnableConfig, required: boolean): Target | undefined {
+    const configurable = (config ?? {}).configurable;
+    const raw: unknown = configurable?.thread_id;
+    if (raw === undefined || raw === null) {
+      if (!required) return undefined;
+      throw invalid(
+        "config.configurable.thread_id",
+        'is required: pass a thread id, e.g. graph.invoke(input, { configurable: { thread_id: "t1" } })',
+      );
+    }
+    const target = { thread: parseThread(raw), ns: parseNs(configurable?.checkpoint_ns) };
+    this.#ids.checkpoints(target); // checks the length
+    return target;
+  }
+
+  async #query(sql: string, args: Array<string | number>): Promise<ReadonlyArray<ArrayLike<unknown>>> {
+    return (await this.store[DATABASE].execute(sql, args)).rows as unknown as ReadonlyArray<ArrayLike<unknown>>;
+  }
+
+  async #byLabel(sessionId: string, label: string): Promise<{ seq: number; ref: Ref } | undefined> {
+    const row = (await this.#query(SQL.byLabel, [sessionId, label]))[0];
+    return row === undefined ? undefined : { seq: Number(row[0]), ref: String(row[1]) as Ref };
+  }
+
+  /**
+   * History entries (with decoded meta) of `seqs` in a session, through the public
+   * history API: one window when the rows are close together (labels and commit
+   * order agree, as they do for LangGraph's time-ordered ids), else one call each.
+   */
+  async #entries(sessionId: string, seqs: readonly number[]): Promise<Map<number, HistoryEntry>> {
+    const session = this.store.session(sessionId);
+    const wanted = new Set(seqs);
+    let min = Number.POSITIVE_INFINITY;
+    let max = 0;
+    for (const seq of seqs) {
+      if (seq < min) min = seq;
+      if (seq > max) max = seq;
+    }
+    const span = max - min + 1;
+    const entries =
+      span <= seqs.length * 2 + 16
+        ? await session.history({ before: max + 1, limit: span })
+        : (await Promise.all(seqs.map((seq) => session.history({ before: seq + 1, limit: 1 })))).flat();
+    const out = new Map<number, HistoryEntry>();
+    for (const entry of entries) if (wanted.has(entry.seq) && entry.label !== undefined) out.set(entry.seq, entry);
+    return out;
+  }
+
+  /**
+   * One session's rows, greatest label first, each label once (its newest
+   * commit), paged; with the manifest refs of each row's pending writes.
+   */
+  async *#rows(sessionId: string, beforeId: string | undefined, onlyId: string | undefined): AsyncGenerator<ListedRow> {
+    const target = this.#ids.parse("c", sessionId)!;
+    const writesOf = async (labels: string[]): Promise<Map<string, Ref[]>> => {
+      const out = new Map<string, Ref[]>();
+      for (const row of await this.#query(SQL.writesOf, [this.#ids.writes(target), JSON.stringify(labels)])) {
+        const label = String(row[0]);
+        let refs = out.get(label);
+        if (refs === undefined) out.set(label, (refs = []));
+        refs.push(String(row[1]) as Ref);
+      }
+      return out;
+    };
+    if (onlyId !== undefined) {
+      if (beforeId !== undefined && compareCodePoints(onlyId, beforeId) >= 0) return;
+      const row = await this.#byLabel(sessionId, onlyId);
+      if (row === undefined) return;
+      const entry = (await this.#entries(sessionId, [row.seq])).get(row.seq);
+      if (entry !== undefined) yield { target, entry, writes: (await writesOf([onlyId])).get(onlyId) ?? [] };
+      return;
+    }
+    let cursor: { label: string; seq: number } | undefined;
+    let last: string | undefined;
+    for (;;) {
+      const rows = (
+        cursor !== undefined
+          ? await this.#query(SQL.pageAfter, [sessionId, cursor.label, cursor.seq, PAGE])
+          : beforeId !== undefined
+            ? await this.#query(SQL.pageBefore, [sessionId, beforeId, PAGE])
+            : await this.#query(SQL.page, [sessionId, PAGE])
+      ).map((row) => ({ seq: Number(row[0]), label: String(row[1]) }));
+      if (rows.length === 0) return;
+      const [entries, writes] = await Promise.all([
+        this.#entries(
+          sessionId,
+          rows.map((row) => row.seq),
+        ),
+        writesOf([...new Set(rows.map((row) => row.label))]),
+      ]);
+      for (const row of rows) {
+        if (row.label === last) continue;
+        last = row.label;
+        const entry = entries.get(row.seq);
+        if (entry !== undefined) yield { target, entry, writes: writes.get(row.label) ?? [] };
+      }
+      if (rows.length < PAGE) return;
+      cursor = rows[rows.length - 1];
+    }
+  }
+
+  /** The rows of several sessions merged, greatest label first (ties: greater session id first). */
+  async *#merged(sessionIds: readonly string[], beforeId: string | undefined, onlyId: string | undefined): AsyncGenerator<ListedRow> {
+    interface Head {
+      readonly sessionId: string;
+      readonly rows: AsyncGenerator<ListedRow>;
+      row: ListedRow;
+    }
+    const before = (a: Head, b: Head): boolean => {
+      const byLabel = compareCodePoints(a.row.entry.label!, b.row.entry.label!);
+      return byLabel !== 0 ? byLabel > 0 : compareCodePoints(a.sessionId, b.sessionId) > 0;
+    };
+    const heap: Head[] = [];
+    const push = (head: Head) => {
+      heap.push(head);
+      for (let i = heap.length - 1; i > 0; ) {
+        const parent = (i - 1) >> 1;
+        if (!before(heap[i]!, heap[parent]!)) break;
+        [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+        i = parent;
+      }
+    };
+    const pop = (): Head => {
+      const top = heap[0]!;
+      const last = heap.pop()!;
+      if (heap.length > 0) {
+        heap[0] = last;
+        for (let i = 0; ; ) {
+          const l = 2 * i + 1;
+          const r = l + 1;
+          let best = i;
+          if (l < heap.length && before(heap[l]!, heap[best]!)) best = l;
+          if (r < heap.length && before(heap[r]!, heap[best]!)) best = r;
+          if (best === i) break;
+          [heap[i], heap[best]] = [heap[best]!, heap[i]!];
+          i = best;
+        }
+      }
+      return top;
+    };
+    const streams = sessionIds
+      .filter((sessionId) => this.#ids.parse("c", sessionId) !== undefined)
+      .map((sessionId) => ({ sessionId, rows: this.#rows(sessionId, beforeId, onlyId) }));
+    try {
+      const firsts = await Promise.all(streams.map((stream) => stream.rows.next()));
+      firsts.forEach((first, i) => {
+        if (!first.done) push({ ...streams[i]!, row: first.value });
+      });
+      while (heap.length > 0) {
+        const head = pop();
+        yield head.row;
+        const next = await head.rows.next();
+        if (!next.done) push({ ...head, row: next.value });
+      }
+    } finally {
+      await Promise.all(streams.map((stream) => stream.rows.return(undefined)));
+    }
+  }
+}
+
+/** Where the pages and large elements of the list in `slot` are among `slots`. */
+function partRefs(slots: Readonly<Record<string, Ref>>, slot: string): PartRefs {
+  return { page: (page) => slots[pageSlot(slot, page)], element: (index) => slots[elementSlot(slot, index)] };
+}
+
+/** Characters (or bytes) of a serialized value's data. */
+function sizeOf([, data]: Serialized): number {
+  return typeof data === "string" ? data.length : data.byteLength;
+}
+
+/** A thread id: a non-empty string (a finite number is taken as its decimal string). */
+function parseThread(raw: unknown): string {
+  if (typeof raw === "number" && Number.isFinite(raw)) return String(raw);
+  if (typeof raw !== "string" || raw.length === 0 || !raw.isWellFormed()) throw invalid("thread_id", "must be a non-empty string", raw);
+  return raw;
+}
+
+/** A checkpoint namespace: a string, "" when absent. */
+function parseNs(raw: unknown): string {
+  if (raw === undefined || raw === null) return "";
+  if (typeof raw !== "string" || !raw.isWellFormed()) throw invalid("checkpoint_ns", "must be a string", raw);
+  return raw;
+}
+
+function parseCheckpointId(raw: unknown, what: string): string | undefined {
+  if (raw === undefined || raw === null || raw === "") return undefined;
+  if (typeof raw !== "string" || raw.length > MAX_CHECKPOINT_ID || !raw.isWellFormed()) {
+    throw invalid(what, `must be a string of at most ${MAX_CHECKPOINT_ID} characters`, raw);
+  }
+  return raw;
+}
+
+/** `checkpoint_id` (or the legacy `thread_ts`) of a config, like LangGraph's getCheckpointId. */
+function checkpointIdOf(config: RunnableConfig | undefined, what: string): string | undefined {
+  const configurable = config?.configurable;
+  return parseCheckpointId(configurable?.checkpoint_id || configurable?.thread_ts, what);
+}
+
+function parseListOptions(options: CheckpointListOptions | undefined): { limit?: number; filter?: Record<string, unknown> } {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== "object") throw invalid("options", "must be an object", options);
+  const { limit, filter } = options;
+  if (limit !== undefined && limit !== null && (!Number.isSafeInteger(limit) || limit < 0)) {
+    throw invalid("options.limit", "must be a non-negative integer", limit);
+  }
+  if (filter !== undefined && filter !== null && (typeof filter !== "object" || Array.isArray(filter))) {
+    throw invalid("options.filter", "must be an object of metadata keys and values", filter);
+  }
+  return {
+    ...(limit === undefined || limit === null ? {} : { limit }),
+    ...(filter === undefined || filter === null || Object.keys(filter).length === 0 ? {} : { filter }),
+  };
+}
+
+/** Whether `metadata` has every key of `filter` with an equal value (objects compared deeply). */
+function matchesFilter(metadata: unknown, filter: Record<string, unknown>): boolean {
+  if (typeof metadata !== "object" || metadata === null) return false;
+  return Object.entries(filter).every(([key, value]) => {
+    const actual = (metadata as Record<string, unknown>)[key];
+    return actual === value || (typeof value === "object" && value !== null && isDeepStrictEqual(actual, value));
+  });
+}
+
+/** The cairn turn of a checkpoint: LangGraph's step + 1 (the input checkpoint, step -1, is turn 0). */
+function turnOf(metadata: CheckpointMetadata | undefined): number {
+  const step = metadata?.step;
+  return typeof step === "number" && Number.isSafeInteger(step) && step >= -1 ? step + 1 : 0;
+}

@@ -1,0 +1,430 @@
+/**
+ * importBundle(): checks a whole bundle, then writes what the store lacks:
+ * blob rows (with their edges) before the history rows that name them, in
+ * bounded transactions. Importing the same bundle twice changes nothing.
+ */
+import { edgeStatements, storedRefs } from "../blob/blob-writer.js";
+import type { BlobContext } from "../blob/context.js";
+import { BlobLink, decodeValue, LinkTag } from "../codec/value-codec.js";
+import { Encoding } from "../blob/blob-writer.js";
+import type { InStatement } from "../db/database.js";
+import { causeMessage } from "../blob/blob-writer.js";
+import { CairnError, describe } from "../errors.js";
+import { refToBytes, type Ref } from "../hash/ref.js";
+import { parseSessionId } from "../session/session.js";
+import { CONTEXT, type Store } from "../store.js";
+import { fetchBlobRows, materializeRow, reasonOf, type BlobRow } from "./blob-rows.js";
+import { badBundle, type HistoryRecord } from "./bundle-format.js";
+import { describeProblem, hashChunkTree, type FetchRows } from "./chunk-tree.js";
+import { optionalCallback, optionsObject } from "./options.js";
+import { parsePinName } from "./pin.js";
+import { openSource, readBlobRow, scanBundle, type BundleIndex, type BundleSource } from "./read-bundle.js";
+
+/** Phases of an import, as reported to `onProgress`. */
+export type ImportPhase = "scan" | "verify" | "write";
+
+/** Options for {@link importBundle}. */
+export interface ImportOptions {
+  /** A bundle file path, or the bundle's bytes. */
+  readonly from: string | Uint8Array;
+  /** Called as work is done: `scan` counts blob records read, `verify` chunked blobs reassembled, `write` blobs written. */
+  readonly onProgress?: (done: number, total: number, phase: ImportPhase) => void;
+}
+
+/** What {@link importBundle} wrote. */
+export interface ImportResult {
+  /** Sessions in the bundle. */
+  readonly sessions: readonly string[];
+  /** History rows added (0 on a re-import). */
+  readonly historyRows: number;
+  /** Blob rows added. */
+  readonly blobs: number;
+  /** Blob rows of the bundle the store already had. */
+  readonly blobsPresent: number;
+  /** Bytes of the added rows. */
+  readonly storedBytes: number;
+  /** Pins added. */
+  readonly pins: number;
+}
+
+const MAX_LABEL = 1024;
+const ROWS_PER_TRANSACTION = 256;
+const BYTES_PER_TRANSACTION = 8 * 1024 * 1024;
+const HISTORY_PER_STATEMENT = 1000;
+
+/**
+ * Imports a bundle written by {@link exportBundle}.
+ *
+ * 1. Scan: every record checked, every raw or deflated blob inflated (bounded by
+ *    its recorded size and the store's maxBlobBytes) and re-hashed, the checksum
+ *    and counts of the end record matched.
+ * 2. Verify: every chunked blob reassembled from its parts (in the bundle, or
+ *    already in the store) a window at a time and hashed whole; every link of
+ *    every blob, every manifest a history row names and every pinned ref present
+ *    in the bundle or the store; every manifest in the bundle decodes as one and
+ *    its slot links are among its edges; history rows and sessions consistent.
+ * 3. Plan: blobs ordered children first (a cycle is refused); the store's
+ *    sessions and pins compared with the bundle's: a session whose history
+ *    differs at a seq both hold, or a pin naming another blob, is CONFLICT.
+ * 4. Write the blobs the store lacks, children first, at most 256 rows or 8 MiB
+ *    per transaction, each row with its edges (looked up by ref: a target that
+ *    vanished aborts the transaction).
+ * 5. Write each session's missing history rows in one transaction that re-checks
+ *    the conflict inside it; then the missing pins.
+ *
+ * Guarantee: any damage or a conflict found in steps 1 to 3 writes nothing;
+ * re-importing changes nothing; a session's history is written all or nothing,
+ * after every blob it reaches. Memory holds the index (about 200 bytes per blob),
+ * the history rows and one transaction's rows.
+ * @throws CairnError INVALID_ARGUMENT (bad options, not a bundle), NOT_FOUND (no
+ *   such file), INTEGRITY (damaged or incomplete bundle; nothing written),
+ *   SCHEMA_TOO_NEW (newer bundle version), LIMIT_EXCEEDED, CONFLICT (differing
+ *   session or pin; nothing written, or nothing for that session if the store
+ *   changed during the import), CLOSED, DATABASE.
+ */
+export async function importBundle(store: Store, options: ImportOptions): Promise<ImportResult> {
+  const opts = optionsObject<ImportOptions>(options, "importBundle", ["from", "onProgress"]);
+  const onProgress = optionalCallback<(done: number, total: number, phase: ImportPhase) => void>("onProgress", opts.onProgress);
+  const from = opts.from;
+  if (!(typeof from === "string" && from.length > 0) && !(from instanceof Uint8Array)) {
+    throw new CairnError("INVALID_ARGUMENT", `importBundle needs options.from: a file path or the bundle's bytes, got ${describe(from)}`, { argument: "from" });
+  }
+  const ctx = store[CONTEXT]();
+  const source = await openSource(from);
+  try {
+    // 1. Scan.
+    const index = await scanBundle(source, ctx.maxBlobBytes, (done, total) => onProgress?.(done, total, "scan"));
+    // 2. Verify.
+    await verifyBundle(ctx, source, index, onProgress);
+    // 3. Plan.
+    const order = childrenFirst(index);
+    const sessions = await planSessions(ctx, index);
+    const pins = await planPins(ctx, index);
+    // 4. Blobs.
+    const present = await storedRefs(ctx, index.blobs.keys());
+    const written = await writeBlobs(ctx, source, index, order.filter((ref) => !present.has(ref)), onProgress);
+    // 5. History, then pins.
+    let historyRows = 0;
+    for (const plan of sessions) historyRows += await writeSession(ctx, plan);
+    const pinsAdded = await writePins(ctx, pins);
+    return {
+      sessions: index.sessions.map((s) => s.id),
+      historyRows,
+      blobs: written.rows,
+      blobsPresent: present.size,
+      storedBytes: written.bytes,
+      pins: pinsAdded,
+    };
+  } finally {
+    await source.close();
+  }
+}
+
+/** Fetches rows from the bundle, or from the store for refs the bundle does not hold. */
+function bundleFetch(ctx: BlobContext, source: BundleSource, index: BundleIndex): FetchRows {
+  return async (refs) => {
+    const out = new Map<Ref, BlobRow>();
+    const elsewhere: Ref[] = [];
+    for (const ref of refs) {
+      const entry = index.blobs.get(ref);
+      if (entry) out.set(ref, await readBlobRow(source, entry));
+      else elsewhere.push(ref);
+    }
+    if (elsewhere.length > 0) for (const [ref, row] of await fetchBlobRows(ctx.db, elsewhere)) out.set(ref, row);
+    return out;
+  };
+}
+
+/** Step 2: everything that needs more than one record to check. */
+async function verifyBundle(ctx: BlobContext, source: BundleSource, index: BundleIndex, onProgress: ImportOptions["onProgress"]): Promise<void> {
+  // Sessions and history rows are consistent.
+  const heads = new Map<string, number>();
+  const seen = new Set<string>();
+  for (const s of index.sessions) {
+    try {
+      parseSessionId(s.id);
+    } catch {
+      throw badBundle(`session id ${describe(s.id)} is not valid`);
+    }
+    if (heads.has(s.id)) throw badBundle(`session ${s.id} appears twice`);
+    heads.set(s.id, 0);
+  }
+  for (const h of index.history) {
+    if (!heads.has(h.session)) throw badBundle(`a history row names session ${describe(h.session)}, which the bundle does not hold`);
+    if (h.seq < 1) throw badBundle(`session ${h.session} has a history row with seq ${h.seq}`);
+    const key = `${h.seq}\u0000${h.session}`;
+    if (seen.has(key)) throw badBundle(`session ${h.session} has two history rows with seq ${h.seq}`);
+    seen.add(key);
+    if (h.label !== null && h.label.length > MAX_LABEL) throw badBundle(`session ${h.session} checkpoint ${h.seq} has a label over ${MAX_LABEL} characters`);
+    if (h.meta !== null) {
+      try {
+        decodeValue(h.meta);
+      } catch (error) {
+        throw badBundle(`session ${h.session} checkpoint ${h.seq} has undecodable meta: ${reasonOf(error)}`);
+      }
+    }
+    heads.set(h.session, Math.max(heads.get(h.session)!, h.seq));
+  }
+  for (const s of index.sessions) {
+    if (heads.get(s.id) !== s.head || s.head === 0) throw badBundle(`session ${s.id} records head ${s.head}, its history rows end at ${heads.get(s.id)}`);
+  }
+  const pinNames = new Set<string>();
+  for (const p of index.pins) {
+    try {
+      parsePinName(p.name);
+    } catch {
+      throw badBundle(`pin name ${describe(p.name)} is not valid`);
+    }
+    if (pinNames.has(p.name)) throw badBundle(`pin ${p.name} appears twice`);
+    pinNames.add(p.name);
+  }
+
+  // Every ref needed is in the bundle or the store.
+  const needed = new Map<Ref, string>();
+  for (const [ref, entry] of index.blobs) for (const link of entry.links) if (!index.blobs.has(link)) needed.set(link, `blob ${ref}`);
+  for (const h of index.history) if (!index.blobs.has(h.ref)) needed.set(h.ref, `session ${h.session} checkpoint ${h.seq}`);
+  for (const p of index.pins) if (!index.blobs.has(p.ref)) needed.set(p.ref, `pin ${p.name}`);
+  const stored = await storedRefs(ctx, needed.keys());
+  for (const [ref, by] of needed) {
+    if (!stored.has(ref)) throw badBundle(`it is incomplete: blob ${ref} (needed by ${by}) is neither in the bundle nor in the store`, { ref });
+  }
+
+  // Every chunked blob reassembles to its ref.
+  const fetch = bundleFetch(ctx, source, index);
+  const chunked = [...index.blobs].filter(([, e]) => e.encoding === Encoding.CHUNKED);
+  onProgress?.(0, chunked.length, "verify");
+  let done = 0;
+  for (const [ref, entry] of chunked) {
+    const tree = await hashChunkTree(await readBlobRow(source, entry), fetch, { maxBlobBytes: ctx.maxBlobBytes });
+    if (tree.problems.length > 0) throw badBundle(`blob ${ref} does not reassemble: ${describeProblem(tree.problems[0]!)}`, { ref });
+    if (tree.actual !== ref) {
+      throw new CairnError("INTEGRITY", `the bundle's blob ${ref} is corrupt: its chunks hash to ${tree.actual}`, { ref, expected: ref, actual: tree.actual });
+    }
+    onProgress?.(++done, chunked.length, "verify");
+  }
+
+  // Every manifest in the bundle that a history row names decodes, and links its slots by edges.
+  for (const ref of new Set(index.history.map((h) => h.ref))) {
+    const entry = index.blobs.get(ref);
+    if (!entry) continue; // the store's own
+    const row = await readBlobRow(source, entry);
+    let bytes: Uint8Array;
+    if (row.encoding === Encoding.CHUNKED) {
+      const parts: Uint8Array[] = [];
+      await hashChunkTree(row, fetch, { maxBlobBytes: ctx.maxBlobBytes, sink: (b) => parts.push(b) });
+      bytes = Buffer.concat(parts);
+    } else {
+      bytes = materializeRow(row, ctx.maxBlobBytes);
+    }
+    const slots = manifestSlots(bytes, ref);
+    const links = new Set(entry.links);
+    for (const slot of slots) if (!links.has(slot)) throw badBundle(`manifest ${ref} links slot value ${slot} without an edge to it`, { ref });
+  }
+}
+
+/** The slot refs of an encoded manifest. @throws CairnError INTEGRITY when it is not one. */
+function manifestSlots(bytes: Uint8Array, ref: Ref): Ref[] {
+  let value: unknown;
+  try {
+    value = decodeValue(bytes).value;
+  } catch (error) {
+    throw badBundle(`manifest ${ref} does not decode: ${reasonOf(error)}`, { ref });
+  }
+  const raw = value as Record<string, unknown> | null;
+  if (typeof raw !== "object" || raw === null || raw.format !== 1 || !Number.isSafeInteger(raw.turn)) throw badBundle(`blob ${ref} is not a checkpoint manifest`, { ref });
+  const slots = raw.slots as Record<string, unknown> | null;
+  if (typeof slots !== "object" || slots === null) throw badBundle(`manifest ${ref} has no slots`, { ref });
+  return Object.values(slots).map((link) => {
+    if (!(link instanceof BlobLink) || link.tag !== LinkTag.VALUE) throw badBundle(`manifest ${ref} has a slot that is not a value link`, { ref });
+    return link.ref;
+  });
+}
+
+/** Bundle blobs, each after every bundle blob it links to. @throws CairnError INTEGRITY on a cycle. */
+function childrenFirst(index: BundleIndex): Ref[] {
+  const waiting = new Map<Ref, number>();
+  const parents = new Map<Ref, Ref[]>();
+  const ready: Ref[] = [];
+  for (const [ref, entry] of index.blobs) {
+    const inside = new Set(entry.links.filter((link) => index.blobs.has(link) && link !== ref));
+    waiting.set(ref, inside.size);
+    if (inside.size === 0) ready.push(ref);
+    for (const child of inside) {
+      let list = parents.get(child);
+      if (!list) parents.set(child, (list = []));
+      list.push(ref);
+    }
+  }
+  for (let i = 0; i < ready.length; i++) {
+    for (const parent of parents.get(ready[i]!) ?? []) {
+      const left = waiting.get(parent)! - 1;
+      waiting.set(parent, left);
+      if (left === 0) ready.push(parent);
+    }
+  }
+  if (ready.length !== index.blobs.size) throw badBundle("its blobs link to each other in a cycle, which content-addressed links cannot");
+  return ready;
+}
+
+/** A session's rows to add, found by comparing with the store. */
+interface SessionPlan {
+  readonly id: string;
+  readonly head: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  /** Every bundle row of the session (re-checked in the write transaction). */
+  readonly rows: readonly HistoryRecord[];
+  readonly missing: readonly HistoryRecord[];
+}
+
+/** Compares each bundle session with the store's; CONFLICT if they differ at a seq both hold. */
+async function planSessions(ctx: BlobContext, index: BundleIndex): Promise<SessionPlan[]> {
+  const plans: SessionPlan[] = [];
+  const bySession = new Map<string, HistoryRecord[]>();
+  for (const h of index.history) {
+    let rows = bySession.get(h.session);
+    if (!rows) bySession.set(h.session, (rows = []));
+    rows.push(h);
+  }
+  for (const session of index.sessions) {
+    const rows = bySession.get(session.id) ?? [];
+    const existing = await ctx.db.execute(
+      `SELECT h.seq, lower(hex(b.ref)), h.turn, h.label, lower(hex(h.meta)), h.created_at FROM history h LEFT JOIN blobs b ON b.id = h.manifest WHERE h.session = ?`,
+      [session.id],
+    );
+    const theirs = new Map(existing.rows.map((r) => [Number(r[0]), r]));
+    const missing: HistoryRecord[] = [];
+    for (const row of rows) {
+      const other = theirs.get(row.seq);
+      if (!other) {
+        missing.push(row);
+        continue;
+      }
+      const same =
+        other[1] === row.ref &&
+        Number(other[2]) === row.turn &&
+        (other[3] === null ? null : String(other[3])) === row.label &&
+        (other[4] === null ? null : String(other[4])) === (row.meta === null ? null : Buffer.from(row.meta).toString("hex")) &&
+        Number(other[5]) === row.createdAt;
+      if (!same) {
+        throw new CairnError("CONFLICT", `session ${session.id} exists with a different checkpoint ${row.seq}; nothing was imported`, { session: session.id, seq: row.seq });
+      }
+    }
+    const exists = await ctx.db.execute("SELECT 1 FROM sessions WHERE id = ?", [session.id]);
+    if (missing.length > 0 || exists.rows.length === 0) plans.push({ ...session, rows, missing });
+  }
+  return plans;
+}
+
+/** Pins to add; CONFLICT if the store has one of the names on another blob. */
+async function planPins(ctx: BlobContext, index: BundleIndex): Promise<BundleIndex["pins"]> {
+  if (index.pins.length === 0) return [];
+  const existing = await ctx.db.execute(
+    "SELECT p.name, lower(hex(b.ref)) FROM pins p LEFT JOIN blobs b ON b.id = p.blob WHERE p.name IN (SELECT value FROM json_each(?))",
+    [JSON.stringify(index.pins.map((p) => p.name))],
+  );
+  const theirs = new Map(existing.rows.map((r) => [String(r[0]), r[1] === null ? null : String(r[1])]));
+  for (const p of index.pins) {
+    if (theirs.has(p.name) && theirs.get(p.name) !== p.ref) {
+      throw new CairnError("CONFLICT", `pin ${p.name} exists on another blob; nothing was imported`, { pin: p.name, ref: p.ref, existing: theirs.get(p.name) });
+    }
+  }
+  return index.pins.filter((p) => !theirs.has(p.name));
+}
+
+/** Step 4: the missing blob rows, children first, in bounded transactions. */
+async function writeBlobs(
+  ctx: BlobContext,
+  source: BundleSource,
+  index: BundleIndex,
+  refs: readonly Ref[],
+  onProgress: ImportOptions["onProgress"],
+): Promise<{ rows: number; bytes: number }> {
+  let rows = 0;
+  let bytes = 0;
+  onProgress?.(0, refs.length, "write");
+  for (let i = 0; i < refs.length; ) {
+    const statements: InStatement[] = [];
+    const edges: Array<[Ref, Ref]> = [];
+    let batchBytes = 0;
+    const now = Date.now();
+    for (; i < refs.length && statements.length < ROWS_PER_TRANSACTION && batchBytes < BYTES_PER_TRANSACTION; i++) {
+      const ref = refs[i]!;
+      const entry = index.blobs.get(ref)!;
+      const row = await readBlobRow(source, entry);
+      statements.push({
+        sql: "INSERT OR IGNORE INTO blobs (ref, kind, encoding, size, stored_size, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        args: [refToBytes(ref), row.kind, row.encoding, row.size, row.data.byteLength, now, row.data],
+      });
+      for (const link of entry.links) edges.push([ref, link]);
+      batchBytes += row.data.byteLength;
+    }
+    await ctx.db.writeBatch([...statements, ...edgeStatements(edges)]);
+    rows += statements.length;
+    bytes += batchBytes;
+    onProgress?.(rows, refs.length, "write");
+  }
+  return { rows, bytes };
+}
+
+/**
+ * Step 5: one session's missing history rows, in one transaction.
+ * 1. Upsert the session row; its head is NULL (failing NOT NULL, aborting the
+ *    transaction) if any row the store now holds differs from the bundle's.
+ * 2. Insert the missing rows; each finds its manifest by ref (a vanished one aborts).
+ * 3. Set the head to the newest row.
+ */
+async function writeSession(ctx: BlobContext, plan: SessionPlan): Promise<number> {
+  const json = (rows: readonly HistoryRecord[]) =>
+    JSON.stringify(rows.map((h) => [h.seq, h.ref, h.turn, h.label, h.meta === null ? null : Buffer.from(h.meta).toString("hex"), h.createdAt]));
+  const statements: InStatement[] = [
+    {
+      sql: `INSERT INTO sessions (id, head, created_at, updated_at)
+            SELECT ?1, CASE WHEN EXISTS (
+                SELECT 1 FROM json_each(?2) AS r JOIN history h ON h.session = ?1 AND h.seq = r.value ->> 0
+                LEFT JOIN blobs m ON m.id = h.manifest
+                WHERE m.ref IS NOT unhex(r.value ->> 1) OR h.turn IS NOT (r.value ->> 2) OR h.label IS NOT (r.value ->> 3)
+                   OR h.meta IS NOT unhex(r.value ->> 4) OR h.created_at IS NOT (r.value ->> 5))
+              THEN NULL ELSE ?3 END, ?4, ?5
+            WHERE true
+            ON CONFLICT (id) DO UPDATE SET head = max(head, excluded.head), created_at = min(created_at, excluded.created_at),
+              updated_at = max(updated_at, excluded.updated_at)`,
+      args: [plan.id, json(plan.rows), plan.head, plan.createdAt, plan.updatedAt],
+    },
+  ];
+  for (let i = 0; i < plan.missing.length; i += HISTORY_PER_STATEMENT) {
+    statements.push({
+      sql: `INSERT INTO history (session, seq, manifest, turn, label, meta, created_at)
+            SELECT ?1, r.value ->> 0, (SELECT id FROM blobs WHERE ref = unhex(r.value ->> 1)), r.value ->> 2, r.value ->> 3, unhex(r.value ->> 4), r.value ->> 5
+            FROM json_each(?2) AS r WHERE true
+            ON CONFLICT (session, seq) DO NOTHING`,
+      args: [plan.id, json(plan.missing.slice(i, i + HISTORY_PER_STATEMENT))],
+    });
+  }
+  statements.push({ sql: "UPDATE sessions SET head = (SELECT max(seq) FROM history WHERE session = ?1) WHERE id = ?1", args: [plan.id] });
+  try {
+    const results = await ctx.db.writeBatch(statements);
+    return results.slice(1, -1).reduce((sum, r) => sum + r.rowsAffected, 0);
+  } catch (error) {
+    const message = error instanceof CairnError ? causeMessage(error) : "";
+    if (/NOT NULL constraint failed: sessions\.head/.test(message)) {
+      throw new CairnError("CONFLICT", `session ${plan.id} changed during the import and now differs from the bundle; its history was not imported`, { session: plan.id }, { cause: error });
+    }
+    if (/NOT NULL constraint failed: history\.manifest/.test(message)) {
+      throw new CairnError("CONFLICT", `a manifest of session ${plan.id} was removed during the import (a concurrent gc); import again`, { session: plan.id }, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/** The missing pins, in one transaction; each finds its blob by ref. */
+async function writePins(ctx: BlobContext, pins: BundleIndex["pins"]): Promise<number> {
+  if (pins.length === 0) return 0;
+  const results = await ctx.db.writeBatch(
+    pins.map((p) => ({
+      sql: "INSERT INTO pins (name, blob, created_at) SELECT ?, id, ? FROM blobs WHERE ref = ? ON CONFLICT (name) DO NOTHING",
+      args: [p.name, p.createdAt, refToBytes(p.ref)],
+    })),
+  );
+  return results.reduce((sum, r) => sum + r.rowsAffected, 0);
+}

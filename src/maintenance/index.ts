@@ -1,0 +1,12 @@
+/**
+ * Store maintenance: verify, gc with retention, pins, stats, and portable
+ * bundles (export / import). Every function takes an opened Store.
+ */
+export { verify, type VerifyOptions, type VerifyReport, type VerifyFinding } from "./verify.js";
+export { gc, DEFAULT_GRACE_MS, type GcOptions, type GcReport, type GcResult } from "./gc.js";
+export type { GcPlan, GcTotals } from "./plan-gc.js";
+export { pin, unpin, listPins, parsePinName, type PinInfo } from "./pin.js";
+export { stats, type StoreStats, type BlobTotals } from "./stats.js";
+export { exportBundle, type ExportOptions, type ExportResult } from "./export-bundle.js";
+export { importBundle, type ImportOptions, type ImportResult, type ImportPhase } from "./import-bundle.js";
+export { BUNDLE_FORMAT, BUNDLE_VERSION } from "./bundle-format.js";

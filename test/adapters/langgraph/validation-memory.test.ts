@@ -1,0 +1,10 @@
+/**
+ * LangGraph's own checkpointer conformance suite (@langchain/langgraph-checkpoint-validation),
+ * in full, against CairnSaver on a memory store; plus the suite's opt-in
+ * getDeltaChannelHistory cases.
+ */
+import { deltaChannelHistoryTests, validate } from "@langchain/langgraph-checkpoint-validation";
+import { initializer } from "./support.js";
+
+validate(initializer("memory"));
+deltaChannelHistoryTests(initializer("memory"));
