@@ -66,22 +66,30 @@ function verify(ref: Ref, bytes: Uint8Array): void {
   }
 }
 
-function checkSize(ctx: BlobContext, row: StoredRow): void {
+/**
+ * Checks a row's recorded logical size before anything is allocated for it.
+ * @throws CairnError INTEGRITY (an impossible size), LIMIT_EXCEEDED (over `maxBlobBytes`).
+ */
+export function checkRecordedSize(row: Pick<StoredRow, "ref" | "size">, maxBlobBytes: number): void {
   if (!Number.isSafeInteger(row.size) || row.size < 0) {
     throw new CairnError("INTEGRITY", `blob ${row.ref} records an impossible size ${row.size}`, { ref: row.ref, size: row.size });
   }
-  if (row.size > ctx.maxBlobBytes) {
-    throw new CairnError("LIMIT_EXCEEDED", `blob ${row.ref} records ${row.size} bytes, over the ${ctx.maxBlobBytes}-byte limit`, {
+  if (row.size > maxBlobBytes) {
+    throw new CairnError("LIMIT_EXCEEDED", `blob ${row.ref} records ${row.size} bytes, over the ${maxBlobBytes}-byte limit`, {
       ref: row.ref,
-      limit: ctx.maxBlobBytes,
+      limit: maxBlobBytes,
       actual: row.size,
     });
   }
 }
 
-/** The logical bytes of a raw or deflated row (not yet verified). */
-function materialize(ctx: BlobContext, row: StoredRow): Uint8Array {
-  checkSize(ctx, row);
+/**
+ * The logical bytes of a raw or deflated row, not yet hashed.
+ * Guarantee: allocates at most the recorded size, which is checked first.
+ * @throws CairnError INTEGRITY (wrong length, bad DEFLATE, a chunked or unknown encoding), LIMIT_EXCEEDED.
+ */
+export function materializeRow(row: Pick<StoredRow, "ref" | "encoding" | "size" | "data">, maxBlobBytes: number): Uint8Array {
+  checkRecordedSize(row, maxBlobBytes);
   switch (row.encoding) {
     case Encoding.RAW:
       if (row.data.byteLength !== row.size) {
@@ -91,7 +99,7 @@ function materialize(ctx: BlobContext, row: StoredRow): Uint8Array {
     case Encoding.DEFLATE:
       return decompress(row.data, row.size, row.ref);
     default:
-      throw new CairnError("INTEGRITY", `blob ${row.ref} has unknown encoding ${row.encoding} here`, { ref: row.ref, encoding: row.encoding });
+      throw new CairnError("INTEGRITY", `blob ${row.ref} has encoding ${row.encoding}, which is not a single row`, { ref: row.ref, encoding: row.encoding });
   }
 }
 
@@ -101,7 +109,7 @@ function materialize(ctx: BlobContext, row: StoredRow): Uint8Array {
  * their own. That is fine, since a ref names bytes, not a layout.
  */
 async function materializeAny(ctx: BlobContext, row: StoredRow, depth: number): Promise<Uint8Array> {
-  if (row.encoding !== Encoding.CHUNKED) return materialize(ctx, row);
+  if (row.encoding !== Encoding.CHUNKED) return materializeRow(row, ctx.maxBlobBytes);
   if (depth > MAX_NESTING) throw new CairnError("INTEGRITY", `chunk tree of blob ${row.ref} nests deeper than ${MAX_NESTING} levels`, { ref: row.ref });
   return readChunked(ctx, row, depth);
 }
@@ -119,7 +127,7 @@ const MAX_LIST_BYTES = 64 * 1024;
  * The caller verifies the whole.
  */
 async function readChunked(ctx: BlobContext, row: StoredRow, depth: number): Promise<Uint8Array> {
-  checkSize(ctx, row);
+  checkRecordedSize(row, ctx.maxBlobBytes);
   // Every level of the tree must account for exactly the recorded size with no
   // empty entries, so a hostile tree can never expand past O(size) entries; each
   // distinct list node is fetched, verified and decoded once.

@@ -2,11 +2,8 @@
  * Blob rows as maintenance reads them: fetched by ref, and turned back into
  * logical bytes within the sizes they record (never trusting a row's claims).
  */
-import { Encoding } from "../blob/blob-writer.js";
 import { toBytes } from "../blob/blob-reader.js";
-import { decompress } from "../codec/compression.js";
 import type { Database, Row } from "../db/database.js";
-import { CairnError } from "../errors.js";
 import { refFromBytes, type Ref } from "../hash/ref.js";
 
 /** One stored row: the blob's ref, what it is, how it is stored, and its stored bytes. */
@@ -55,42 +52,7 @@ export function rowFrom(row: Row, at = 0): BlobRow {
   };
 }
 
-/**
- * Checks the size a row records before anything is allocated for it.
- * @throws CairnError INTEGRITY (impossible size), LIMIT_EXCEEDED (over `maxBlobBytes`).
- */
-export function checkRecordedSize(row: BlobRow, maxBlobBytes: number): void {
-  if (!Number.isSafeInteger(row.size) || row.size < 0) {
-    throw new CairnError("INTEGRITY", `blob ${row.ref} records an impossible size ${row.size}`, { ref: row.ref, size: row.size });
-  }
-  if (row.size > maxBlobBytes) {
-    throw new CairnError("LIMIT_EXCEEDED", `blob ${row.ref} records ${row.size} bytes, over the ${maxBlobBytes}-byte limit`, {
-      ref: row.ref,
-      limit: maxBlobBytes,
-      actual: row.size,
-    });
-  }
-}
-
-/**
- * The logical bytes of a raw or deflated row, not yet hashed.
- * Guarantee: allocates at most the recorded size, which is checked first.
- * @throws CairnError INTEGRITY (wrong length, bad DEFLATE, chunked or unknown encoding), LIMIT_EXCEEDED.
- */
-export function materializeRow(row: BlobRow, maxBlobBytes: number): Uint8Array {
-  checkRecordedSize(row, maxBlobBytes);
-  switch (row.encoding) {
-    case Encoding.RAW:
-      if (row.data.byteLength !== row.size) {
-        throw new CairnError("INTEGRITY", `blob ${row.ref} has ${row.data.byteLength} bytes, not its recorded ${row.size}`, { ref: row.ref });
-      }
-      return row.data;
-    case Encoding.DEFLATE:
-      return decompress(row.data, row.size, row.ref);
-    default:
-      throw new CairnError("INTEGRITY", `blob ${row.ref} has encoding ${row.encoding}, which is not a single row`, { ref: row.ref, encoding: row.encoding });
-  }
-}
+export { checkRecordedSize, materializeRow } from "../blob/blob-reader.js";
 
 /** The message of any thrown value. */
 export function reasonOf(error: unknown): string {
