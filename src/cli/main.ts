@@ -1,9 +1,14 @@
 /**
  * The `cairn` command: parses arguments with commander and calls the public API.
+ * Exit statuses: 0 fine, 1 findings or differences (verify, diff), 2 usage or
+ * runtime error (`cairn: <CODE>: <sentence>` on stderr). See docs/cli.md.
  */
-import { Command, InvalidArgumentError } from "commander";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { CairnError } from "../index.js";
 import { runDemo, runDemoWorker, type DemoOptions } from "./demo.js";
+import { registerReadCommands } from "./commands/read.js";
+import { registerWriteCommands } from "./commands/write.js";
+import { registerMaintenanceCommands } from "./commands/maintenance.js";
 
 const positiveInt = (name: string) => (value: string) => {
   const n = Number(value);
@@ -14,7 +19,12 @@ const positiveInt = (name: string) => (value: string) => {
 const program = new Command()
   .name("cairn")
   .description("A content-addressed checkpoint and blob store for AI agent runtimes.")
-  .showHelpAfterError();
+  // Usage errors: one line on stderr and exit status 2 (commander's own default is 1).
+  // Set before the commands are added, so that every subcommand inherits both.
+  .exitOverride()
+  .configureOutput({
+    outputError: (message, write) => write(`cairn: USAGE: ${message.trim().replace(/^error: /, "").replace(/\s*\n\s*/g, " ")} (see cairn --help)\n`),
+  });
 
 const demoOptions = (command: Command) =>
   command
@@ -35,14 +45,32 @@ demoOptions(program.command("demo-worker", { hidden: true })).action(async (opts
   await runDemoWorker(opts);
 });
 
+registerReadCommands(program);
+registerWriteCommands(program);
+registerMaintenanceCommands(program);
+
+// A reader that closes the pipe early (`cairn cat ref | head`) is not an error.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+});
+
+const debug = process.argv.includes("--debug") || (Boolean(process.env.CAIRN_DEBUG) && process.env.CAIRN_DEBUG !== "0");
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof CairnError) {
-    console.error(`cairn: ${error.code}: ${error.message}`);
-    if (process.env.CAIRN_DEBUG) console.error(error);
-    process.exitCode = 2;
+  if (error instanceof CommanderError) {
+    // Help and --version exit 0; every usage error exits 2. Commander printed the message.
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
   } else {
-    throw error;
+    const code = error instanceof CairnError ? error.code : isSystemError(error) ? "IO" : "INTERNAL";
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`cairn: ${code}: ${message.replace(/\s*\n\s*/g, " ")}\n`);
+    if (debug) console.error(error);
+    process.exitCode = 2;
   }
+}
+
+function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === "string" && typeof (error as NodeJS.ErrnoException).syscall === "string";
 }

@@ -289,7 +289,7 @@ async function planSessions(ctx: BlobContext, index: BundleIndex): Promise<Sessi
   for (const session of index.sessions) {
     const rows = bySession.get(session.id) ?? [];
     const existing = await ctx.db.execute(
-      `SELECT h.seq, lower(hex(b.ref)), h.turn, h.label, lower(hex(h.meta)), h.created_at FROM history h LEFT JOIN blobs b ON b.id = h.manifest WHERE h.session = ?`,
+      `SELECT h.seq, lower(hex(b.ref)), h.turn, h.label, CASE WHEN h.meta IS NULL THEN NULL ELSE lower(hex(h.meta)) END, h.created_at FROM history h LEFT JOIN blobs b ON b.id = h.manifest WHERE h.session = ?`,
       [session.id],
     );
     const theirs = new Map(existing.rows.map((r) => [Number(r[0]), r]));

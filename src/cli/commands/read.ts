@@ -1,0 +1,157 @@
+/**
+ * Reading commands: sessions, log, show, cat, diff.
+ */
+import type { Command } from "commander";
+import { CairnError, formatDiff, type Store, type StoredCheckpoint } from "../../index.js";
+import { colors, formatBytes } from "../format.js";
+import {
+  iso,
+  parsePositiveInt,
+  pretty,
+  print,
+  printJson,
+  resolveTarget,
+  storeCommand,
+  table,
+  withStore,
+  type StoreCommandOptions,
+  type Target,
+} from "./common.js";
+
+/** Blob kinds that hold a cairn value (canonical MessagePack). */
+const VALUE_KINDS = new Set(["value", "tool-state", "plugin-snapshot", "execution-state", "snapshot"]);
+
+export function registerReadCommands(program: Command): void {
+  storeCommand(program.command("sessions"))
+    .description("list the sessions: id, head (newest seq), last update")
+    .action((opts: StoreCommandOptions) =>
+      withStore(opts, async (store) => {
+        const sessions = await store.sessions.list();
+        if (opts.json) {
+          printJson(sessions.map((s) => ({ id: s.id, head: s.head, createdAt: iso(s.createdAt), updatedAt: iso(s.updatedAt) })));
+        } else if (sessions.length === 0) {
+          print(colors.dim("no sessions"));
+        } else {
+          print(...table(["SESSION", "HEAD", "UPDATED"], sessions.map((s) => [s.id, String(s.head), s.updatedAt.toISOString()])));
+        }
+      }),
+    );
+
+  storeCommand(program.command("log"))
+    .description("a session's history, newest first (reads no blob)")
+    .argument("<session>", "session id")
+    .option("-n, --limit <n>", "at most n rows", parsePositiveInt)
+    .action((session: string, opts: StoreCommandOptions & { limit?: number }) =>
+      withStore(opts, async (store) => {
+        const rows = await store.session(session).history(opts.limit === undefined ? {} : { limit: opts.limit });
+        if (rows.length === 0) throw new CairnError("NOT_FOUND", `session ${session} has no checkpoints`, { session });
+        if (opts.json) {
+          printJson(rows.map((r) => ({ seq: r.seq, ref: r.ref, turn: r.turn, label: r.label ?? null, meta: r.meta, createdAt: iso(r.createdAt) })));
+        } else {
+          print(
+            ...table(
+              ["SEQ", "TURN", "CREATED", "REF", "LABEL"],
+              rows.map((r) => [String(r.seq), String(r.turn), r.createdAt.toISOString(), r.ref, r.label ?? ""]),
+            ),
+          );
+        }
+      }),
+    );
+
+  storeCommand(program.command("show"))
+    .description("a checkpoint, hydrated (ref, session@seq, or session for its latest), or a stored value")
+    .argument("<target>", "a ref, session@seq, or session")
+    .action((spec: string, opts: StoreCommandOptions) => withStore(opts, (store) => show(store, spec, opts)));
+
+  storeCommand(program.command("cat"))
+    .description("the raw bytes of a blob, to stdout (binary-safe)")
+    .argument("<ref>", "blob ref (or session@seq: its manifest)")
+    .action((spec: string, opts: StoreCommandOptions) =>
+      withStore(opts, async (store) => {
+        const { ref } = await resolveTarget(store, spec);
+        const bytes = await store.blobs.get(ref);
+        if (opts.json) printJson({ ref, size: bytes.byteLength, bytes });
+        else await writeStdout(bytes);
+      }),
+    );
+
+  storeCommand(program.command("diff"))
+    .description("what changed between two checkpoints (or two stored values); exit 1 when they differ")
+    .argument("<a>", "a ref, session@seq, or session")
+    .argument("<b>", "a ref, session@seq, or session")
+    .action((a: string, b: string, opts: StoreCommandOptions) =>
+      withStore(opts, async (store) => {
+        const [ta, tb] = [await resolveTarget(store, a), await resolveTarget(store, b)];
+        const [ka, kb] = [await kindOf(store, ta.ref), await kindOf(store, tb.ref)];
+        const diff = ka === "manifest" && kb === "manifest" ? await store.diff(ta.ref, tb.ref) : await store.diffValues(ta.ref, tb.ref);
+        if (opts.json) printJson(diff);
+        else print(formatDiff(diff, { color: colors.isColorSupported, labels: { a: label("a", ta), b: label("b", tb) } }));
+        return diff.equal ? 0 : 1;
+      }),
+    );
+}
+
+/** The header's name for a side: session@seq when given by session, else a / b. */
+function label(fallback: string, target: Target): string {
+  return target.session === undefined ? fallback : `${target.session}@${target.seq}`;
+}
+
+async function kindOf(store: Store, ref: string): Promise<string> {
+  const info = await store.blobs.info(ref);
+  if (!info) throw new CairnError("NOT_FOUND", `no blob with ref ${ref}`, { ref });
+  return info.kind;
+}
+
+async function show(store: Store, spec: string, opts: StoreCommandOptions): Promise<void> {
+  const target = await resolveTarget(store, spec);
+  const info = await store.blobs.info(target.ref);
+  if (!info) throw new CairnError("NOT_FOUND", `no blob with ref ${target.ref}`, { ref: target.ref });
+  if (info.kind === "manifest") {
+    const checkpoint = await store.checkpoints.get(target.ref);
+    showCheckpoint(checkpoint, target, opts);
+  } else if (VALUE_KINDS.has(info.kind)) {
+    const value = await store.values.get(target.ref);
+    if (opts.json) printJson({ type: "value", ref: target.ref, kind: info.kind, value });
+    else print(`${colors.bold("value")} ${target.ref} ${colors.dim(`(${info.kind}, ${formatBytes(info.size)})`)}`, pretty(value));
+  } else {
+    if (opts.json) printJson({ type: "bytes", ...info });
+    else
+      print(
+        `${colors.bold("blob")} ${target.ref} ${colors.dim(`(${info.kind}, ${formatBytes(info.size)}, ${info.encoding})`)}`,
+        colors.dim(`raw bytes: \`cairn cat ${target.ref}\` prints them`),
+      );
+  }
+}
+
+function showCheckpoint(checkpoint: StoredCheckpoint, target: Target, opts: StoreCommandOptions): void {
+  const where = target.session === undefined ? {} : { session: target.session, seq: target.seq };
+  if (opts.json) {
+    printJson({
+      type: "checkpoint",
+      ref: checkpoint.ref,
+      ...where,
+      turn: checkpoint.turn,
+      pluginRevision: checkpoint.pluginRevision,
+      meta: checkpoint.meta,
+      slots: checkpoint.manifest.slots,
+      snapshots: checkpoint.snapshots,
+    });
+    return;
+  }
+  const lines = [`${colors.bold("checkpoint")} ${checkpoint.ref}${target.session === undefined ? "" : colors.dim(`  (${target.session}@${target.seq})`)}`];
+  lines.push(`turn: ${checkpoint.turn}`);
+  if (checkpoint.pluginRevision !== undefined) lines.push(`pluginRevision: ${pretty(checkpoint.pluginRevision)}`);
+  if (checkpoint.meta !== undefined) lines.push(`meta: ${pretty(checkpoint.meta)}`);
+  for (const [slot, ref] of Object.entries(checkpoint.manifest.slots)) {
+    lines.push("", `${colors.cyan(slot)} ${colors.dim(ref)}`, pretty(checkpoint.snapshots[slot], "  "));
+  }
+  print(...lines);
+}
+
+/** Writes bytes to stdout and waits until they are handed off. */
+function writeStdout(bytes: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    process.stdout.write(bytes, (error) => (error ? reject(error) : resolve()));
+  });
+}
+
