@@ -2,6 +2,7 @@
  * Small helpers shared by the benchmark files: timing statistics, temp
  * directories, database file sizes, child processes and the machine description.
  */
+import { prng } from "../src/cli/workload.js";
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { availableParallelism, release, tmpdir, totalmem } from "node:os";
@@ -166,17 +167,6 @@ export function machine(): Machine {
   };
 }
 
-/** A seedable PRNG (mulberry32), for payloads that are reproducible run to run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = (
   "agent tool call result file read write search query answer context memory plan step check test build run " +
@@ -209,3 +199,6 @@ export function textBytes(size: number, seed: number): Uint8Array {
   }
   return new Uint8Array(out.buffer, out.byteOffset, size);
 }
+
+/** A seedable PRNG (mulberry32), for payloads that are reproducible run to run: the workload's own. */
+export { prng };

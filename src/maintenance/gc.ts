@@ -3,10 +3,11 @@
  * root reaches and is older than the grace period. A dry run returns the plan;
  * a real run returns the same plan and what executing it did.
  */
+
 import { CONTEXT, type Store } from "../store.js";
 import { optionalBoolean, optionalCallback, optionalDuration, optionalInt, optionalTime, optionsObject, since } from "./options.js";
 import { planGc, type GcPlan } from "./plan-gc.js";
-import { dropHistory, sweep } from "./sweep.js";
+import { dropHistory, sweep, type SweepResult } from "./sweep.js";
 
 /** Options for {@link gc}. */
 export interface GcOptions {
@@ -24,18 +25,9 @@ export interface GcOptions {
   readonly onProgress?: (done: number, total: number) => void | Promise<void>;
 }
 
-/** What a real gc did. */
-export interface GcResult {
+/** What a real gc did: what its sweep deleted, and the history rows retention dropped. */
+export interface GcResult extends SweepResult {
   readonly historyRowsDropped: number;
-  readonly blobs: number;
-  /** Bytes the deleted rows held. */
-  readonly storedBytes: number;
-  /** Logical sizes of the deleted blobs other than chunk pieces. */
-  readonly logicalBytes: number;
-  readonly edges: number;
-  /** Planned blobs left in place because they were reachable or young when their batch ran. */
-  readonly kept: number;
-  readonly transactions: number;
 }
 
 /** What {@link gc} returns: the plan, and (unless a dry run) what executing it did. */
