@@ -74,7 +74,9 @@ export interface PreparedWrite {
  *    Refs this store confirmed recently are not asked about again, except the
  *    plan's roots: every other ref is the target of an edge from a new row, or
  *    the manifest a new history row names, and those inserts fail if it is gone.
- * 2. Cut each missing blob over `chunkAbove` into content-defined chunks and list nodes.
+ *    Evolving values (snapshots) not confirmed are cut into chunks first, so the
+ *    same query asks about their chunks.
+ * 2. Cut each other missing blob over `chunkAbove` into content-defined chunks and list nodes.
  * 3. Ask which of those chunks are stored (again skipping confirmed ones); keep the missing.
  * 4. Compress what is left where it pays.
  * 5. Emit INSERT OR IGNORE for each row, then its edges. Each edge insert looks its
@@ -93,33 +95,52 @@ export async function prepareWrite(ctx: BlobContext, plan: WritePlan): Promise<P
   }
   const required = [...plan.required].filter((ref) => !plan.blobs.has(ref));
   const confirmed = (ref: Ref) => ctx.knownStored.has(ref) && !plan.roots.has(ref);
-  const stored = await storedRefs(ctx, [...planned.map((b) => b.ref), ...required].filter((ref) => !confirmed(ref)));
+  const chunkable = (size: number) => size > ctx.chunkAbove && size > ctx.chunking.min;
+  // An evolving value this store has not confirmed is almost always new (a history
+  // one turn longer): cut it now, so one query asks about it and its chunks together.
+  const early = new Map<Ref, { row: Row; pieces: Row[] }>();
+  for (const blob of planned) {
+    if (blob.evolving !== true || confirmed(blob.ref) || !chunkable(blob.size)) continue;
+    const pieces: Row[] = [];
+    early.set(blob.ref, { row: chunkInto(ctx, blob, blob.bytes(), pieces), pieces });
+  }
+  const earlyPieces = [...early.values()].flatMap((e) => e.pieces.map((p) => p.ref));
+  const stored = await storedRefs(ctx, [...planned.map((b) => b.ref), ...required, ...earlyPieces].filter((ref) => !confirmed(ref)));
   for (const ref of [...planned.map((b) => b.ref), ...required]) if (confirmed(ref)) stored.add(ref);
   for (const ref of required) {
     if (!stored.has(ref)) throw new CairnError("NOT_FOUND", `no stored value has ref ${ref}`, { ref });
   }
   const rows: Row[] = [];
   const pieces: Row[] = [];
+  const lateCut: Row[] = [];
   for (const blob of planned) {
     if (stored.has(blob.ref)) continue;
+    const cut = early.get(blob.ref);
+    if (cut) {
+      rows.push(cut.row);
+      pieces.push(...cut.pieces);
+      continue;
+    }
     const bytes = blob.bytes();
-    if (bytes.byteLength > ctx.chunkAbove && bytes.byteLength > ctx.chunking.min) {
-      rows.push(chunkInto(ctx, blob, bytes, pieces));
+    if (chunkable(bytes.byteLength)) {
+      rows.push(chunkInto(ctx, blob, bytes, lateCut));
     } else {
       rows.push({ ref: blob.ref, kind: blob.kind, encoding: Encoding.RAW, size: bytes.byteLength, data: bytes, children: blob.children, compressible: true });
     }
   }
-  if (pieces.length > 0) {
-    // Pieces this store confirmed recently are not asked about again: each one is
-    // the target of an edge from a new row, whose insert fails if it is gone.
-    const storedPieces = await storedRefs(ctx, pieces.filter((p) => !ctx.knownStored.has(p.ref)).map((p) => p.ref));
-    const seen = new Set<Ref>();
-    for (const piece of pieces) {
-      if (seen.has(piece.ref)) continue;
-      seen.add(piece.ref);
-      if (ctx.knownStored.has(piece.ref) || storedPieces.has(piece.ref)) continue;
-      rows.push(piece);
-    }
+  if (lateCut.length > 0) {
+    // Chunks of blobs found missing only now: ask about them in a second query.
+    for (const ref of await storedRefs(ctx, lateCut.filter((p) => !ctx.knownStored.has(p.ref)).map((p) => p.ref))) stored.add(ref);
+    pieces.push(...lateCut);
+  }
+  // Pieces this store confirmed recently are not asked about again: each one is
+  // the target of an edge from a new row, whose insert fails if it is gone.
+  const seen = new Set<Ref>();
+  for (const piece of pieces) {
+    if (seen.has(piece.ref)) continue;
+    seen.add(piece.ref);
+    if (ctx.knownStored.has(piece.ref) || stored.has(piece.ref)) continue;
+    rows.push(piece);
   }
   compressRows(ctx, rows);
   const now = Date.now();
