@@ -16,6 +16,9 @@ export interface PutOptions {
 }
 
 function parseKind(options: PutOptions | undefined, fallback: string): string {
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    throw new CairnError("INVALID_ARGUMENT", "put options must be an object such as { kind: \"tool-output\" }", { argument: "options" });
+  }
   const kind = options?.kind ?? fallback;
   if (typeof kind !== "string" || kind.length === 0 || kind.length > 64) {
     throw new CairnError("INVALID_ARGUMENT", `kind must be a non-empty string of at most 64 characters`, { argument: "kind", actual: String(kind) });

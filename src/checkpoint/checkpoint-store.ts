@@ -15,6 +15,21 @@ export interface GetCheckpointOptions {
   readonly slots?: readonly string[];
 }
 
+/**
+ * Checks the `slots` option of a read.
+ * @throws CairnError INVALID_ARGUMENT unless it is absent or an array of slot names.
+ */
+export function parseSlots(options: GetCheckpointOptions | undefined): readonly string[] | undefined {
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    throw new CairnError("INVALID_ARGUMENT", "read options must be an object such as { slots: [\"tool\"] }", { argument: "options" });
+  }
+  const slots = options?.slots;
+  if (slots !== undefined && (!Array.isArray(slots) || slots.some((s) => typeof s !== "string"))) {
+    throw new CairnError("INVALID_ARGUMENT", "options.slots must be an array of slot names", { argument: "slots" });
+  }
+  return slots;
+}
+
 /** Checkpoints by the ref of their manifest. */
 export class CheckpointStore {
   readonly #ctx: () => BlobContext;
@@ -45,11 +60,7 @@ export class CheckpointStore {
    * @throws CairnError INVALID_REF, NOT_FOUND, INTEGRITY.
    */
   async get(ref: Ref | string, options: GetCheckpointOptions = {}): Promise<StoredCheckpoint> {
-    const slots = options.slots;
-    if (slots !== undefined && (!Array.isArray(slots) || slots.some((s) => typeof s !== "string"))) {
-      throw new CairnError("INVALID_ARGUMENT", "options.slots must be an array of slot names", { argument: "slots" });
-    }
-    return hydrate(this.#ctx(), parseRef(ref), slots);
+    return hydrate(this.#ctx(), parseRef(ref), parseSlots(options));
   }
 
   /** The manifest of checkpoint `ref`, reading no slot. @throws CairnError INVALID_REF, NOT_FOUND, INTEGRITY. */

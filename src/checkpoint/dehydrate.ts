@@ -70,8 +70,8 @@ function validateCheckpoint(checkpoint: Checkpoint): void {
     }
   }
   const revision = checkpoint.pluginRevision;
-  if (revision !== undefined && typeof revision !== "string" && typeof revision !== "number") {
-    throw new CairnError("INVALID_ARGUMENT", `checkpoint.pluginRevision must be a string or number, got ${describe(revision)}`, { argument: "pluginRevision" });
+  if (revision !== undefined && typeof revision !== "string" && !(typeof revision === "number" && Number.isFinite(revision))) {
+    throw new CairnError("INVALID_ARGUMENT", `checkpoint.pluginRevision must be a string or a finite number, got ${describe(revision)}`, { argument: "pluginRevision" });
   }
 }
 

@@ -10,6 +10,7 @@ import type { BlobContext } from "../blob/context.js";
 import { causeMessage, executeWrite } from "../blob/blob-writer.js";
 import type { Checkpoint, SessionCheckpoint } from "../checkpoint/checkpoint.js";
 import { dehydrate, hydrate, withPath } from "../checkpoint/dehydrate.js";
+import { parseSlots } from "../checkpoint/checkpoint-store.js";
 import type { InStatement } from "../db/database.js";
 
 /**
@@ -170,7 +171,7 @@ export class Session {
     const rows = await this.#rows("ORDER BY h.seq DESC LIMIT 1", []);
     const row = rows[0];
     if (!row) return undefined;
-    return { ...(await hydrate(this.#ctx(), row.ref, options.slots)), seq: row.seq };
+    return { ...(await hydrate(this.#ctx(), row.ref, parseSlots(options))), seq: row.seq };
   }
 
   /**
@@ -181,7 +182,7 @@ export class Session {
     parseSeq(seq, "seq");
     const row = (await this.#rows("AND h.seq = ?", [seq]))[0];
     if (!row) throw new CairnError("NOT_FOUND", `session ${this.id} has no checkpoint ${seq}`, { session: this.id, seq });
-    return { ...(await hydrate(this.#ctx(), row.ref, options.slots)), seq: row.seq };
+    return { ...(await hydrate(this.#ctx(), row.ref, parseSlots(options))), seq: row.seq };
   }
 
   /**

@@ -135,6 +135,20 @@ describe("misuse", () => {
     }
   });
 
+  it("refuses malformed read and put options and plugin revisions", async () => {
+    const store = await open();
+    const session = store.session(uid());
+    const { ref } = await session.commit({ turn: 1, snapshots: { execution: 1, tool: 2 } });
+    expect(await codeOf(session.latest({ slots: "execution" } as never))).toBe("INVALID_ARGUMENT");
+    expect(await codeOf(session.at(1, { slots: [1] } as never))).toBe("INVALID_ARGUMENT");
+    expect(await codeOf(store.checkpoints.get(ref, "tool" as never))).toBe("INVALID_ARGUMENT");
+    expect(await codeOf(store.blobs.put(new Uint8Array(3), "x" as never))).toBe("INVALID_ARGUMENT");
+    expect(await codeOf(store.values.put(1, 5 as never))).toBe("INVALID_ARGUMENT");
+    expect(await codeOf(session.commit({ turn: 2, snapshots: {}, pluginRevision: NaN }))).toBe("INVALID_ARGUMENT");
+    expect(await session.head()).toBe(1);
+    expect((await session.latest({ slots: ["tool"] }))?.snapshots).toEqual({ tool: 2 });
+  });
+
   it("answers bad openStore options with INVALID_ARGUMENT and an unusable path with DATABASE", async () => {
     expect(await codeOf(openStore({ url: ":memory:", profil: "fast" } as never))).toBe("INVALID_ARGUMENT");
     expect(await codeOf(openStore({ url: ":memory:", authToken: 5 } as never))).toBe("INVALID_ARGUMENT");
