@@ -34,7 +34,8 @@ describe("digest", () => {
 
   it("equals for equal JSON values, whatever their key order (property)", () => {
     fc.assert(
-      fc.property(fc.jsonValue(), (value) => {
+      // Through JSON first: fc.jsonValue() may hold -0, which JSON text cannot (and cairn keeps).
+      fc.property(fc.jsonValue().map((raw) => JSON.parse(JSON.stringify(raw)) as unknown), (value) => {
         const shuffled = JSON.parse(JSON.stringify(value), (_k, v: unknown) =>
           v !== null && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).reverse()) : v,
         ) as unknown;
