@@ -9,33 +9,11 @@ import { chunkBoundaries, DEFAULT_CHUNKING, type ChunkingParams } from "../../sr
 import { ChunkEntryType, decodeChunkList, encodeChunkList, type ChunkEntry } from "../../src/codec/chunk-list.js";
 import { CairnError } from "../../src/errors.js";
 import { hashBytes } from "../../src/hash/ref.js";
-
-/** A fresh seed per run, printed when a property fails (set FC_SEED to replay). */
-function check<Ts extends [unknown, ...unknown[]]>(property: fc.IProperty<Ts>, numRuns: number): void {
-  const seed = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : Date.now() % 0x7fffffff;
-  try {
-    fc.assert(property, { seed, numRuns });
-  } catch (error) {
-    console.log(`fast-check property failed: replay with FC_SEED=${seed} (numRuns ${numRuns})`);
-    throw error;
-  }
-}
-
-/** mulberry32: a tiny seeded PRNG, so the golden buffer is the same on every machine. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
+import { check, prngUint32 } from "../support/seeded.js";
 
 /** `length` pseudo-random bytes from `seed`, 4 per PRNG step, little-endian. */
 function prngBytes(length: number, seed: number): Uint8Array {
-  const next = mulberry32(seed);
+  const next = prngUint32(seed);
   const out = new Uint8Array(length);
   for (let i = 0; i < length; i += 4) {
     const v = next();

@@ -9,31 +9,10 @@ import { deflateSync, inflateSync } from "fflate";
 import { deflateRawSync } from "node:zlib";
 import { COMPRESSION_PROFILES, compress, decompress, type CompressionProfile } from "../../src/codec/compression.js";
 import { CairnError } from "../../src/errors.js";
-
-/** A fresh seed per run, printed when a property fails (set FC_SEED to replay). */
-function check<Ts extends [unknown, ...unknown[]]>(property: fc.IProperty<Ts>, numRuns: number): void {
-  const seed = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : Date.now() % 0x7fffffff;
-  try {
-    fc.assert(property, { seed, numRuns });
-  } catch (error) {
-    console.log(`fast-check property failed: replay with FC_SEED=${seed} (numRuns ${numRuns})`);
-    throw error;
-  }
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
+import { check, prngUint32 } from "../support/seeded.js";
 
 function randomBytes(length: number, seed: number): Uint8Array {
-  const next = mulberry32(seed);
+  const next = prngUint32(seed);
   const out = new Uint8Array(length);
   for (let i = 0; i < length; i++) out[i] = next() & 0xff;
   return out;
@@ -42,7 +21,7 @@ function randomBytes(length: number, seed: number): Uint8Array {
 /** Compressible text: JSON-ish agent output with repeated structure. */
 function text(length: number): Uint8Array {
   const words = ["tool", "result", "the", "file", "src/index.ts", "line", "error", "ok", "assistant", "user", "{", "}", ":", ","];
-  const next = mulberry32(length);
+  const next = prngUint32(length);
   let out = "";
   while (out.length < length) out += words[next() % words.length] + (next() % 5 === 0 ? "\n" : " ");
   return new TextEncoder().encode(out.slice(0, length));

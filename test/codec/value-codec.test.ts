@@ -10,38 +10,13 @@ import { CairnError } from "../../src/errors.js";
 import { hashBytes, type Ref } from "../../src/hash/ref.js";
 import { openStore, type Store } from "../../src/index.js";
 import { DATABASE } from "../../src/store.js";
+import { check, checkAsync, prng } from "../support/seeded.js";
 
 // ---- helpers ----
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex");
 const fromHex = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, "hex"));
 const utf8Length = (text: string): number => Buffer.byteLength(text, "utf8");
-
-/** A fresh seed per run, printed when a property fails so the run can be replayed (set FC_SEED to replay). */
-function runSeed(): number {
-  const fixed = process.env.FC_SEED;
-  return fixed !== undefined ? Number(fixed) : Date.now() % 0x7fffffff;
-}
-
-function check<Ts extends [unknown, ...unknown[]]>(property: fc.IProperty<Ts>, numRuns: number): void {
-  const seed = runSeed();
-  try {
-    fc.assert(property, { seed, numRuns });
-  } catch (error) {
-    console.log(`fast-check property failed: replay with FC_SEED=${seed} (numRuns ${numRuns})`);
-    throw error;
-  }
-}
-
-async function checkAsync<Ts extends [unknown, ...unknown[]]>(property: fc.IAsyncProperty<Ts>, numRuns: number): Promise<void> {
-  const seed = runSeed();
-  try {
-    await fc.assert(property, { seed, numRuns });
-  } catch (error) {
-    console.log(`fast-check property failed: replay with FC_SEED=${seed} (numRuns ${numRuns})`);
-    throw error;
-  }
-}
 
 /** A short description of any value for failure messages (String() throws on null-prototype objects). */
 function show(value: unknown): string {
@@ -258,17 +233,6 @@ function shuffled(value: unknown, random: () => number): unknown {
   return out;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // ---- golden fixtures ----
 
 /**
@@ -470,7 +434,7 @@ describe("value codec: canonical bytes", () => {
   it("permuting object keys and Map/Set insertion order never changes the bytes", () => {
     check(
       fc.property(values, fc.integer(), (value, seed) => {
-        const copy = shuffled(value, mulberry32(seed));
+        const copy = shuffled(value, prng(seed));
         expect(hex(encodeValue(copy))).toBe(hex(encodeValue(value)));
       }),
       400,

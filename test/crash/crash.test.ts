@@ -11,20 +11,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import { openStore } from "../../src/index.js";
 import { tempDir } from "../support/backends.js";
 import { checkpointFor } from "./crash-workload.js";
+import { prng } from "../support/seeded.js";
 
 const committer = fileURLToPath(new URL("./committer.ts", import.meta.url));
 const KILLS = 60;
-
-/** A PRNG with a logged seed, so a failing run can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Run {
   acks: Map<number, string>;
@@ -70,7 +60,7 @@ describe("crash safety", () => {
   it(`keeps every acknowledged commit and a whole head across ${KILLS} SIGKILLs`, async () => {
     const seed = Number(process.env.CAIRN_CRASH_SEED ?? Date.now() % 2 ** 31);
     console.log(`crash test seed: ${seed} (replay with CAIRN_CRASH_SEED=${seed})`);
-    const random = seeded(seed);
+    const random = prng(seed);
     const path = join(dir.dir, "crash.db");
     const sessionId = "crashy";
     const acked = new Map<number, string>();

@@ -7,6 +7,8 @@ import { CONTEXT, DATABASE } from "../../src/store.js";
 import { compareCheckpoint, type CheckpointDiff, type DiffOptions, type RefLike, type ValueDiff } from "../../src/checkpoint/diff.js";
 import type { Checkpoint } from "../../src/checkpoint/checkpoint.js";
 import { tempDir } from "../support/backends.js";
+import { prng } from "../support/seeded.js";
+export { check, checkAsync } from "../support/seeded.js";
 
 /** `store.diff(a, b)`, `store.diffValues(a, b)`, and the expected-checkpoint comparison (internal). */
 export const storeDiff = (store: Store, a: RefLike, b: RefLike, options?: DiffOptions): Promise<CheckpointDiff> => store.diff(a, b, options);
@@ -79,32 +81,6 @@ export async function expectCode(promise: Promise<unknown>, code: string): Promi
   return error as CairnError;
 }
 
-/** A fresh seed per run, printed when a property fails so the run can be replayed (set FC_SEED to replay). */
-function runSeed(): number {
-  const fixed = process.env.FC_SEED;
-  return fixed !== undefined ? Number(fixed) : Date.now() % 0x7fffffff;
-}
-
-export function check<Ts extends [unknown, ...unknown[]]>(property: fc.IProperty<Ts>, numRuns: number): void {
-  const seed = runSeed();
-  try {
-    fc.assert(property, { seed, numRuns });
-  } catch (error) {
-    console.log(`fast-check property failed: replay with FC_SEED=${seed} (numRuns ${numRuns})`);
-    throw error;
-  }
-}
-
-export async function checkAsync<Ts extends [unknown, ...unknown[]]>(property: fc.IAsyncProperty<Ts>, numRuns: number): Promise<void> {
-  const seed = runSeed();
-  try {
-    await fc.assert(property, { seed, numRuns });
-  } catch (error) {
-    console.log(`fast-check property failed: replay with FC_SEED=${seed} (numRuns ${numRuns})`);
-    throw error;
-  }
-}
-
 // ---- arbitraries ----
 
 const wellFormedString = fc.oneof(
@@ -168,24 +144,13 @@ export const cairnValuesWithLarge = trees(
   3,
 );
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * A copy of `value` with random edits: array items inserted, removed, changed;
  * object keys added, removed, changed; leaves replaced by parts of `donor`.
  * Related pairs (a, mutate(a)) make patches that reach deep, unlike two unrelated values.
  */
 export function mutate(value: unknown, seed: number, donor: unknown): unknown {
-  const random = mulberry32(seed);
+  const random = prng(seed);
   const donorParts: unknown[] = [];
   const collect = (v: unknown, depth: number) => {
     donorParts.push(v);

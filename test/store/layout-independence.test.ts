@@ -5,6 +5,7 @@
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { openStore, type Store, type StoreOptions } from "../../src/index.js";
+import { checkAsync } from "../support/seeded.js";
 
 const layouts: StoreOptions[] = [
   { profile: "none" },
@@ -22,14 +23,12 @@ describe("refs are independent of storage layout", () => {
 
   it("gives the same ref and bytes under every profile and chunking", async () => {
     for (const layout of layouts) stores.push(await openStore({ url: ":memory:", ...layout }));
-    const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
     const text = fc.string({ unit: "grapheme-ascii", minLength: 0, maxLength: 200 });
     const payload = fc.oneof(
       fc.uint8Array({ minLength: 0, maxLength: 70_000 }),
       fc.array(text, { maxLength: 400 }).map((lines) => new TextEncoder().encode(lines.join("\n").repeat(3))),
     );
-    try {
-      await fc.assert(
+    await checkAsync(
         fc.asyncProperty(payload, fc.array(text, { maxLength: 30 }), async (bytes, words) => {
           const value = { words, bytes, note: words.join(" ").repeat(50) };
           const refs = await Promise.all(stores.map((s) => s.blobs.put(bytes)));
@@ -41,11 +40,7 @@ describe("refs are independent of storage layout", () => {
             expect(await store.values.get(valueRefs[0]!)).toEqual(value);
           }
         }),
-        { seed, numRuns: 40 },
+        40,
       );
-    } catch (error) {
-      console.log(`replay with FC_SEED=${seed}`);
-      throw error;
-    }
   });
 });
