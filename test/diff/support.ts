@@ -1,13 +1,11 @@
 /** Shared helpers for the diff tests: stores, corruption, seeds and value arbitraries. */
 import fc from "fast-check";
-import { join } from "node:path";
-import { expect } from "vitest";
-import { CairnError, openStore, type Store, type StoreOptions } from "../../src/index.js";
+import type { Store } from "../../src/index.js";
 import { CONTEXT, DATABASE } from "../../src/store.js";
 import { compareCheckpoint, type CheckpointDiff, type DiffOptions, type RefLike, type ValueDiff } from "../../src/checkpoint/diff.js";
 import type { Checkpoint } from "../../src/checkpoint/checkpoint.js";
-import { tempDir } from "../support/backends.js";
 import { prng } from "../support/seeded.js";
+import { expectCode, localStores, type LocalStores } from "../support/local-stores.js";
 export { check, checkAsync } from "../support/seeded.js";
 
 /** `store.diff(a, b)`, `store.diffValues(a, b)`, and the expected-checkpoint comparison (internal). */
@@ -16,48 +14,11 @@ export const storeDiffValues = (store: Store, a: RefLike, b: RefLike, options?: 
 export const storeCompare = (store: Store, expected: Checkpoint, received: RefLike): Promise<CheckpointDiff> =>
   compareCheckpoint(store[CONTEXT](), expected, received);
 
-export interface DiffBackend {
-  readonly name: "memory" | "file";
-  open(options?: StoreOptions): Promise<Store>;
-  /** Opens the database of `store` again, as a new handle (file only: a memory database lives in its handle). */
-  reopen?(store: Store, options?: StoreOptions): Promise<Store>;
-  cleanup(): Promise<void>;
-}
+export type DiffBackend = LocalStores;
 
 /** A real :memory: store and a real file store in a temp directory. */
 export function diffBackends(): DiffBackend[] {
-  const make = (name: "memory" | "file"): DiffBackend => {
-    const opened: Store[] = [];
-    const dirs: Array<() => void> = [];
-    return {
-      name,
-      open: async (options) => {
-        let url = ":memory:";
-        if (name === "file") {
-          const dir = tempDir("cairn-diff-");
-          dirs.push(dir.remove);
-          url = `file:${join(dir.dir, "cairn.db")}`;
-        }
-        const store = await openStore({ ...options, url });
-        opened.push(store);
-        return store;
-      },
-      ...(name === "file"
-        ? {
-            reopen: async (store: Store, options?: StoreOptions) => {
-              const again = await openStore({ ...options, url: store.url });
-              opened.push(again);
-              return again;
-            },
-          }
-        : {}),
-      cleanup: async () => {
-        for (const store of opened.splice(0)) await store.close().catch(() => {});
-        for (const remove of dirs.splice(0)) remove();
-      },
-    };
-  };
-  return [make("memory"), make("file")];
+  return [localStores("memory", "cairn-diff-"), localStores("file", "cairn-diff-")];
 }
 
 /** Overwrites the stored bytes of blob `ref` (its own row) behind the store's back. */
@@ -70,16 +31,7 @@ export async function corruptBlob(store: Store, ref: string): Promise<void> {
   await db.writeBatch([{ sql: "UPDATE blobs SET data = ? WHERE ref = unhex(?)", args: [broken, ref] }]);
 }
 
-/** Awaits `promise` and checks it rejects with a CairnError of `code`. */
-export async function expectCode(promise: Promise<unknown>, code: string): Promise<CairnError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(CairnError);
-  expect((error as CairnError).code).toBe(code);
-  return error as CairnError;
-}
+export { expectCode };
 
 // ---- arbitraries ----
 

@@ -1,46 +1,19 @@
 /** Helpers for the maintenance tests: stores on real backends, tampering, table dumps. */
 import { createHash } from "node:crypto";
-import { join } from "node:path";
-import { expect } from "vitest";
-import { CairnError, openStore, type Store, type StoreOptions } from "../../src/index.js";
+import type { Store, StoreOptions } from "../../src/index.js";
 import { DATABASE } from "../../src/store.js";
-import { tempDir } from "../support/backends.js";
+import { expectCode, localStores, LOCAL_BACKENDS } from "../support/local-stores.js";
 
 export type BackendName = "memory" | "file";
-export const BACKENDS: readonly BackendName[] = ["memory", "file"];
+export const BACKENDS = LOCAL_BACKENDS;
 
 /** Opens stores on one backend; `cleanup` closes them and removes their files. */
 export function storeFactory(backend: BackendName) {
-  const opened: Store[] = [];
-  const dirs: Array<() => void> = [];
-  const open = async (options: StoreOptions = {}): Promise<Store> => {
-    let url = ":memory:";
-    if (backend === "file") {
-      const dir = tempDir("cairn-maint-");
-      dirs.push(dir.remove);
-      url = `file:${join(dir.dir, "cairn.db")}`;
-    }
-    const store = await openStore({ ...options, url });
-    opened.push(store);
-    return store;
-  };
-  const cleanup = async () => {
-    for (const store of opened.splice(0)) await store.close().catch(() => {});
-    for (const remove of dirs.splice(0)) remove();
-  };
+  const { open, cleanup } = localStores(backend, "cairn-maint-");
   return { open, cleanup };
 }
 
-/** Awaits `promise` and checks it fails with a CairnError of `code`. */
-export async function expectCode(promise: Promise<unknown>, code: string): Promise<CairnError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(CairnError);
-  expect((error as CairnError).code).toBe(code);
-  return error as CairnError;
-}
+export { expectCode };
 
 /** Runs SQL behind the store's back. */
 export async function sql(store: Store, statement: string, args: unknown[] = []) {

@@ -6,17 +6,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { CairnError, unchanged, type Store } from "../../src/index.js";
 import { DATABASE } from "../../src/store.js";
 import { backends } from "../support/backends.js";
+import { expectCode } from "../support/local-stores.js";
 import { randomPayload, sha256Hex, textPayload, uid } from "../support/random.js";
 
-const expectCode = async (promise: Promise<unknown>, code: string): Promise<CairnError> => {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(CairnError);
-  expect((error as CairnError).code).toBe(code);
-  return error as CairnError;
-};
 
 /**
  * Removes checkpoint `ref`, everything it links to and the given sessions' history
