@@ -8,6 +8,8 @@
  *   --only LIST      comma-separated parts to run: workload, blobs, stages (default all)
  *   --keep           keep the temp databases (their paths are in the JSON)
  *   --out PATH       where to write the JSON (default bench/results/latest.json)
+ *   --store JSON     extra openStore options for the agent workload, e.g.
+ *                    '{"chunkAbove":32768,"chunking":{"min":2048,"avg":8192,"max":65536}}'
  *
  * Prints tables to stdout and writes every figure as JSON.
  */
@@ -45,7 +47,12 @@ function parseArgs(argv: readonly string[]): Args {
     if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${v}`);
     return n;
   };
-  const known = new Set(["--quick", "--keep", "--turns", "--tool-every", "--seconds", "--only", "--out"]);
+  const known = new Set(["--quick", "--keep", "--turns", "--tool-every", "--seconds", "--only", "--out", "--store"]);
+  const store = value("--store");
+  if (store !== undefined) {
+    JSON.parse(store);
+    process.env.CAIRN_BENCH_STORE = store; // read by the workload passes, which inherit the environment
+  }
   for (const a of argv) if (a.startsWith("--") && !known.has(a)) throw new Error(`unknown option ${a}`);
   const only = new Set((value("--only") ?? "workload,blobs,stages").split(",").map((s) => s.trim()));
   for (const part of only) if (!["workload", "blobs", "stages"].includes(part)) throw new Error(`--only: unknown part ${part}`);

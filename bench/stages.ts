@@ -5,14 +5,20 @@
  *   - content-defined chunking of 1 MiB (cairn's chunker, default parameters);
  *   - deflateRawSync level 1 of 1 MiB of text, whole and chunk by chunk as cairn
  *     stores it, and inflated back both ways;
+ *   - the alternatives cairn measured and did not take (docs/design.md): fflate's
+ *     deflate and inflate, node:zlib's async deflate per 4 KiB chunk, and
+ *     @msgpack/msgpack encoding a 256 KiB string against Buffer.from;
  *   - raw @libsql/client statements on a WAL file (the settings cairn uses): an
  *     INSERT of a 1 MiB blob in a write transaction, the same 1 MiB as ~4 KiB rows
  *     in one transaction, SELECTs of both back, and a 1 KiB INSERT (the fixed cost
- *     of a write transaction).
+ *     of a write transaction), also at synchronous=NORMAL for comparison.
  * MB/s is bytes processed per second (10^6 B/s); each figure is the median of 5 rounds.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { deflateRawSync, inflateRawSync } from "node:zlib";
+import { promisify } from "node:util";
+import { deflateRaw, deflateRawSync, inflateRawSync } from "node:zlib";
+import { encode as msgpackEncode } from "@msgpack/msgpack";
+import { deflateSync as fflateDeflate, inflateSync as fflateInflate } from "fflate";
 import { createClient, type InStatement } from "@libsql/client";
 import { chunkBoundaries, DEFAULT_CHUNKING } from "../src/codec/chunker.js";
 import { compress, decompress } from "../src/codec/compression.js";
@@ -134,6 +140,19 @@ export async function runStages(seconds: number, keep: boolean): Promise<Stage[]
     }),
   );
 
+  // The alternatives (docs/design.md, "Choices made by measurement").
+  out.push(await measure("fflate-deflate", "fflate deflateSync level 1 of 1 MiB text, whole", seconds, () => fflateDeflate(text, { level: 1 })));
+  out.push(await measure("fflate-inflate", "fflate inflateSync of 1 MiB text, whole", seconds, () => fflateInflate(packed, { out: new Uint8Array(MiB) })));
+  const deflateAsync = promisify(deflateRaw);
+  const chunk = textChunks[0]!;
+  out.push(
+    await measure("zlib-async-chunk", `node:zlib async deflateRaw of one ${chunk.byteLength}-byte chunk, awaited`, seconds, () => deflateAsync(chunk, { level: 1 }), undefined, chunk.byteLength),
+  );
+  out.push(await measure("zlib-sync-chunk", `cairn's compress (sync) of the same chunk`, seconds, () => compress(chunk, "fast"), undefined, chunk.byteLength));
+  const longString = new TextDecoder().decode(text.subarray(0, 256 * 1024));
+  out.push(await measure("msgpack-string", "@msgpack/msgpack encode of a 256 KiB string", seconds, () => msgpackEncode(longString), undefined, 256 * 1024));
+  out.push(await measure("buffer-from-string", "Buffer.from(string, 'utf8') of the same string", seconds, () => Buffer.from(longString, "utf8"), undefined, 256 * 1024));
+
   const dir = freshDir("stages");
   const client = createClient({ url: `file:${dir}/raw.db`, intMode: "number" });
   try {
@@ -184,6 +203,23 @@ export async function runStages(seconds: number, keep: boolean): Promise<Stage[]
         1024,
       ),
     );
+    // synchronous is per connection: a separate single-connection client holds it.
+    const normal = createClient({ url: `file:${dir}/raw.db`, intMode: "number", concurrency: 1 });
+    try {
+      await normal.execute("PRAGMA synchronous = NORMAL");
+      out.push(
+        await measure(
+          "insert-1k-normal",
+          "the same 1 KiB INSERT at synchronous=NORMAL (cairn keeps FULL)",
+          seconds,
+          () => normal.batch([{ sql: "INSERT INTO t (data) VALUES (?)", args: [small] }], "write"),
+          undefined,
+          1024,
+        ),
+      );
+    } finally {
+      normal.close();
+    }
   } finally {
     client.close();
     if (!keep) removeDir(dir);

@@ -66,7 +66,9 @@ async function main(): Promise<void> {
     toolEvents[t.toolEvent] = (toolEvents[t.toolEvent] ?? 0) + 1;
   }
 
-  const store = await openStore({ url: `file:${dbPath}`, profile });
+  // Extra store options (chunk sizes, thresholds) for experiments: bench/run.ts --store '<json>'.
+  const extra = JSON.parse(process.env.CAIRN_BENCH_STORE ?? "{}") as Record<string, unknown>;
+  const store = await openStore({ ...extra, url: `file:${dbPath}`, profile });
   const s = store.session(session);
   const latencies: number[] = [];
   let blobsWritten = 0;

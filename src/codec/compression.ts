@@ -3,7 +3,7 @@
  *
  * The stored format is plain raw DEFLATE (RFC 1951), readable by any inflater
  * (fflate, pako, zlib). It is written and read with node:zlib, which measured
- * 4x faster than fflate to compress and 6x faster to inflate on this project's
+ * 3.5x faster than fflate to compress and 4x faster to inflate on this project's
  * machines (see docs/design.md).
  */
 import { deflateRawSync, inflateRawSync } from "node:zlib";

@@ -153,7 +153,8 @@ function makeEncoder(): EncoderInternals {
     baseDoEncode.call(this, object, depth);
   };
   // Strings (values and keys): refuse lone surrogates, and count and write long
-  // strings natively instead of in a JavaScript loop (same bytes, measured 3x faster).
+  // strings natively instead of in a JavaScript loop (same bytes; about 8x faster on a
+  // 256 KiB string, bench part E).
   encoder.encodeString = function (this: EncoderInternals, object: string): void {
     if (!object.isWellFormed()) throw new EncodeRefusal("string");
     if (object.length < 64) {
