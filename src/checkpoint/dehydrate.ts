@@ -93,10 +93,6 @@ export function withPath<T>(prefix: string, fn: () => T): T {
  * @throws CairnError NOT_FOUND, INTEGRITY (also when the blob is not a manifest).
  */
 export async function readManifest(ctx: BlobContext, ref: Ref): Promise<Manifest> {
-  return (await loadManifest(ctx, ref)).manifest;
-}
-
-async function loadManifest(ctx: BlobContext, ref: Ref): Promise<{ manifest: Manifest }> {
   const decoded = decodeValue(await readBlob(ctx, ref));
   const raw = decoded.value as Record<string, unknown> | null;
   const notManifest = (why: string) => new CairnError("INTEGRITY", `blob ${ref} is not a checkpoint manifest: ${why}`, { ref });
@@ -120,7 +116,7 @@ async function loadManifest(ctx: BlobContext, ref: Ref): Promise<{ manifest: Man
     ...("pluginRevision" in raw ? { pluginRevision: raw.pluginRevision as string | number } : {}),
     ...("meta" in raw ? { meta: raw.meta } : {}),
   };
-  return { manifest };
+  return manifest;
 }
 
 /**
