@@ -112,6 +112,15 @@ export function readValue(ctx: BlobContext, ref: Ref, depth = 0): Promise<unknow
   return new ValueRead(ctx).value(ref, depth);
 }
 
+/**
+ * Reads several values in one read: a blob linked from more than one of them
+ * (a tool output in both the history and the tool snapshot) is fetched once.
+ */
+export function readValues(ctx: BlobContext, refs: readonly Ref[]): Promise<unknown[]> {
+  const read = new ValueRead(ctx);
+  return Promise.all(refs.map((ref) => read.value(ref, 0)));
+}
+
 /** Replaces each link site with what it links to (for values decoded by the caller). */
 export function resolveSites(ctx: BlobContext, sites: readonly LinkSite[], depth = 0): Promise<void> {
   return new ValueRead(ctx).resolve(sites, depth);

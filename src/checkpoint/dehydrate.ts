@@ -6,7 +6,7 @@ import { CairnError, describe } from "../errors.js";
 import type { Ref } from "../hash/ref.js";
 import type { BlobContext } from "../blob/context.js";
 import { readBlob } from "../blob/blob-reader.js";
-import { readValue, resolveSites } from "../blob/value-reader.js";
+import { readValues, resolveSites } from "../blob/value-reader.js";
 import { WritePlan } from "../blob/write-plan.js";
 import { kindForSlot, type Checkpoint, type Manifest, type StoredCheckpoint } from "./checkpoint.js";
 
@@ -127,7 +127,7 @@ export async function readManifest(ctx: BlobContext, ref: Ref): Promise<Manifest
 export async function hydrate(ctx: BlobContext, ref: Ref, slots?: readonly string[]): Promise<StoredCheckpoint> {
   const manifest = await readManifest(ctx, ref);
   const wanted = Object.keys(manifest.slots).filter((name) => slots === undefined || slots.includes(name));
-  const values = await Promise.all(wanted.map((name) => readValue(ctx, manifest.slots[name]!)));
+  const values = await readValues(ctx, wanted.map((name) => manifest.slots[name]!));
   const snapshots: Record<string, unknown> = {};
   wanted.forEach((name, i) => (snapshots[name] = values[i]));
   return {
