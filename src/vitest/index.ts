@@ -1,11 +1,11 @@
 /**
- * cairn/vitest: matchers for tests that assert what a turn changed.
+ * cairn-store/vitest: matchers for tests that assert what a turn changed.
  *
  * Importing this module registers the matchers with vitest's `expect` (once);
  * {@link installCairnMatchers} does the same explicitly, for setup files.
  *
  * @example
- * import "cairn/vitest";
+ * import "cairn-store/vitest";
  * const d = await store.diff(turn1, turn2);
  * expect(d).toChangeOnly(["/snapshots/execution/messages/2", "/snapshots/tool"]);
  * await expect(store).toHaveCheckpoint(turn2, { turn: 2, snapshots: { tool, execution } });
@@ -27,7 +27,7 @@ export interface ChangeOnlyOptions {
   readonly ignore?: readonly string[];
 }
 
-/** The matchers cairn/vitest adds to `expect`. */
+/** The matchers cairn-store/vitest adds to `expect`. */
 export interface CairnMatchers<R = unknown> {
   /**
    * Passes when every change of a checkpoint or value diff lies under one of
@@ -161,7 +161,7 @@ let installed = false;
 
 /**
  * Registers cairn's matchers (`toChangeOnly`, `toBeUnchanged`,
- * `toHaveCheckpoint`) with vitest's `expect`. Importing cairn/vitest already
+ * `toHaveCheckpoint`) with vitest's `expect`. Importing cairn-store/vitest already
  * does this; calling it again does nothing.
  */
 export function installCairnMatchers(): void {

@@ -1,6 +1,7 @@
 /**
- * The `cairn` command end to end: every test spawns the real bin (tsx and all)
+ * The `cairn` command end to end: every test spawns the bin's source under tsx
  * against real store files in temp dirs, prepared and checked through the library.
+ * The compiled bin of the packed package is run by the consumer test (test/consumer/).
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -12,7 +13,9 @@ import { hashBytes, openStore, type Store } from "../../src/index.js";
 import { DATABASE } from "../../src/store.js";
 import { tempDir } from "../support/backends.js";
 
-const BIN = fileURLToPath(new URL("../../src/cli/bin.js", import.meta.url));
+const BIN = fileURLToPath(new URL("../../src/cli/bin.ts", import.meta.url));
+/** tsx's loader by absolute path: the command runs in temp dirs, where "tsx" would not resolve. */
+const TSX = new URL("../../node_modules/tsx/dist/loader.mjs", import.meta.url).href;
 
 interface Run {
   readonly status: number | null;
@@ -27,7 +30,7 @@ function cairn(args: readonly string[], options: { cwd?: string; env?: Record<st
   if (!options.env?.CAIRN_URL) delete env.CAIRN_URL;
   if (!options.env?.CAIRN_DEBUG) delete env.CAIRN_DEBUG;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? dir, env, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", TSX, BIN, ...args], { cwd: options.cwd ?? dir, env, stdio: ["pipe", "pipe", "pipe"] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (b: Buffer) => out.push(b));

@@ -4,10 +4,10 @@
  * exactly what changed. It imports the matchers the way a user does.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import "cairn/vitest";
+import "../../src/vitest/index.js";
 import { openStore, type Store } from "../../src/index.js";
 
-describe("an agent turn, asserted with cairn/vitest", () => {
+describe("an agent turn, asserted with cairn-store/vitest", () => {
   let store: Store;
   afterAll(() => store?.close());
 

@@ -1,6 +1,6 @@
-/** cairn/vitest matchers: what passes, what fails, and the messages they print. */
+/** cairn-store/vitest matchers: what passes, what fails, and the messages they print. */
 import { afterAll, describe, expect, it } from "vitest";
-import { changedPaths, installCairnMatchers, isUnderPath } from "cairn/vitest";
+import { changedPaths, installCairnMatchers, isUnderPath } from "../../src/vitest/index.js";
 import { unchanged, type Store } from "../../src/index.js";
 import type { CheckpointDiff } from "../../src/checkpoint/diff.js";
 import { diffBackends, storeDiff, storeDiffValues } from "./support.js";

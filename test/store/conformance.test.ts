@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { CairnError, unchanged, type Store } from "../../src/index.js";
 import { DATABASE } from "../../src/store.js";
-import { backends } from "../support/backends.js";
+import { backendTitle, backends } from "../support/backends.js";
 import { expectCode } from "../support/local-stores.js";
 import { randomPayload, sha256Hex, textPayload, uid } from "../support/random.js";
 
@@ -41,7 +41,7 @@ async function corrupt(store: Store, ref: string, mutate: (data: Uint8Array) => 
 }
 
 for (const backend of backends()) {
-  describe(`store on ${backend.name}`, () => {
+  describe.skipIf(backend.unavailable !== undefined)(`store on ${backendTitle(backend)}`, () => {
     const opened: Store[] = [];
     const open = async (options = {}) => {
       const store = await backend.open(options);

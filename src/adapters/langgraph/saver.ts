@@ -118,8 +118,8 @@ function invalid(argument: string, problem: string, actual?: unknown): CairnErro
  *
  * @example
  * ```ts
- * import { openStore } from "cairn";
- * import { CairnSaver } from "cairn/langgraph";
+ * import { openStore } from "cairn-store";
+ * import { CairnSaver } from "cairn-store/langgraph";
  * const store = await openStore({ url: "file:.cairn/agent.db" });
  * const graph = workflow.compile({ checkpointer: new CairnSaver(store) });
  * await graph.invoke(input, { configurable: { thread_id: "t1" } });

@@ -1,5 +1,5 @@
 /**
- * cairn/stores: small session stores over one cairn store.
+ * cairn-store/stores: small session stores over one cairn store.
  *
  * - {@link KeyedState}: conversation state by id (e.g. a response id for
  *   `previous_response_id` chaining), deduplicated through cairn's blobs.
@@ -10,8 +10,8 @@
  *   commit or on its own, totalled per session, model or source.
  *
  * @example
- * import { openStore } from "cairn";
- * import { KeyedState, SnapshotHistory, EventLog, UsageLedger } from "cairn/stores";
+ * import { openStore } from "cairn-store";
+ * import { KeyedState, SnapshotHistory, EventLog, UsageLedger } from "cairn-store/stores";
  * const store = await openStore();
  * const states = new KeyedState(store, { namespace: "responses" });
  */

@@ -18,8 +18,8 @@
 import { Agent, run, setTracingDisabled, tool, type AgentInputItem } from "@openai/agents";
 import { ScriptedModel, assistantMessage, functionCall } from "@openai/agents-core/testing";
 import { z } from "zod";
-import { openStore } from "cairn";
-import { CairnSession } from "cairn/openai-agents";
+import { openStore } from "../../../src/index.js";
+import { CairnSession } from "../../../src/adapters/openai-agents/index.js";
 import { bigOutput } from "./fixtures.js";
 
 setTracingDisabled(true);

@@ -14,7 +14,7 @@ import { ScriptedModel, assistantMessage, functionCall } from "@openai/agents-co
 import { z } from "zod";
 import { CairnError, openStore, type Store } from "../../../src/index.js";
 import { CairnSession, SESSION_ID_PREFIX } from "../../../src/adapters/openai-agents/index.js";
-import { backends, tempDir } from "../../support/backends.js";
+import { backendTitle, backends, tempDir } from "../../support/backends.js";
 
 setTracingDisabled(true);
 
@@ -32,7 +32,7 @@ async function codeOf(promise: Promise<unknown> | (() => unknown)): Promise<stri
 }
 
 for (const backend of backends()) {
-  describe(`CairnSession on ${backend.name}`, () => {
+  describe.skipIf(backend.unavailable !== undefined)(`CairnSession on ${backendTitle(backend)}`, () => {
     const opened: Store[] = [];
     const open = async () => {
       const store = await backend.open();
