@@ -13,27 +13,24 @@ import { BlobStore, ValueStore } from "./blob/blob-store.js";
 import { CheckpointStore } from "./checkpoint/checkpoint-store.js";
 import { Session, SessionList } from "./session/session.js";
 import type { Ref } from "./hash/ref.js";
-import {
-  verify,
-  gc,
-  pin,
-  unpin,
-  listPins,
-  stats,
-  exportBundle,
-  importBundle,
-  type VerifyOptions,
-  type VerifyReport,
-  type GcOptions,
-  type GcReport,
-  type PinInfo,
-  type StoreStats,
-  type ExportOptions,
-  type ExportResult,
-  type ImportOptions,
-  type ImportResult,
+import type {
+  VerifyOptions,
+  VerifyReport,
+  GcOptions,
+  GcReport,
+  PinInfo,
+  StoreStats,
+  ExportOptions,
+  ExportResult,
+  ImportOptions,
+  ImportResult,
 } from "./maintenance/index.js";
-import { diffCheckpoints, diffStoredValues, type CheckpointDiff, type DiffOptions, type RefLike, type ValueDiff } from "./checkpoint/diff.js";
+import type { CheckpointDiff, DiffOptions, RefLike, ValueDiff } from "./checkpoint/diff.js";
+
+// Diff (with its rfc6902 and diff libraries) and maintenance load on first use:
+// opening a store and reading its sessions never pays for their import.
+const loadDiff = () => import("./checkpoint/diff.js");
+const loadMaintenance = () => import("./maintenance/index.js");
 
 /** Options for {@link openStore}. Every field is optional. */
 export interface StoreOptions {
@@ -179,18 +176,18 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     url: config.url,
     backend: db.kind,
     session: (id: string) => new Session(live, id),
-    diff: async (a, b, options) => diffCheckpoints(live(), a, b, options),
-    diffValues: async (a, b, options) => diffStoredValues(live(), a, b, options),
+    diff: async (a, b, options) => (await loadDiff()).diffCheckpoints(live(), a, b, options),
+    diffValues: async (a, b, options) => (await loadDiff()).diffStoredValues(live(), a, b, options),
     sync: () => db.sync(),
     close: () => db.close(),
-    verify: (options) => verify(store, options),
-    gc: (options) => gc(store, options),
-    pin: (name, ref) => pin(store, name, ref),
-    unpin: (name) => unpin(store, name),
-    listPins: () => listPins(store),
-    stats: () => stats(store),
-    exportBundle: (options) => exportBundle(store, options),
-    importBundle: (options) => importBundle(store, options),
+    verify: async (options) => (await loadMaintenance()).verify(store, options),
+    gc: async (options) => (await loadMaintenance()).gc(store, options),
+    pin: async (name, ref) => (await loadMaintenance()).pin(store, name, ref),
+    unpin: async (name) => (await loadMaintenance()).unpin(store, name),
+    listPins: async () => (await loadMaintenance()).listPins(store),
+    stats: async () => (await loadMaintenance()).stats(store),
+    exportBundle: async (options) => (await loadMaintenance()).exportBundle(store, options),
+    importBundle: async (options) => (await loadMaintenance()).importBundle(store, options),
   };
   return store;
 }

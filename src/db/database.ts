@@ -6,7 +6,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createClient, LibsqlError, type Client, type InArgs, type InStatement, type ResultSet, type Row } from "@libsql/client";
+import type { Client, Config, InArgs, InStatement, LibsqlError, ResultSet, Row } from "@libsql/client";
 import { CairnError } from "../errors.js";
 
 export type { InStatement, ResultSet, Row };
@@ -58,6 +58,7 @@ export class Database {
     }
     let client: Client;
     try {
+      const createClient = await clientFactory(config.url);
       client = createClient({
         url: config.url,
         authToken: config.authToken,
@@ -183,10 +184,26 @@ function redact(url: string): string {
   return url.replace(/\/\/[^@/]*@/, "//***@");
 }
 
+/**
+ * The createClient of the one @libsql/client entry the url needs, loaded on
+ * first use: a file store never loads the http and WebSocket clients (about
+ * 150 modules), a server store never loads the native libsql module.
+ */
+async function clientFactory(url: string): Promise<(config: Config) => Client> {
+  if (/^(wss?|libsql):/i.test(url)) return (await import("@libsql/client/ws")).createClient;
+  if (/^https?:/i.test(url)) return (await import("@libsql/client/http")).createClient;
+  return (await import("@libsql/client/sqlite3")).createClient;
+}
+
+/** A LibsqlError (or its LibsqlBatchError) from whichever @libsql/client entry threw it: checked by name, as the entries load lazily. */
+function isLibsqlError(error: unknown): error is LibsqlError {
+  return error instanceof Error && (error.name === "LibsqlError" || error.name === "LibsqlBatchError") && typeof (error as LibsqlError).code === "string";
+}
+
 /** Turns a libSQL error into a CairnError, keeping it as the cause. */
 export function translate(error: unknown, what: string): CairnError {
   if (error instanceof CairnError) return error;
-  if (error instanceof LibsqlError) {
+  if (isLibsqlError(error)) {
     if (error.code === "CLIENT_CLOSED") return new CairnError("CLOSED", "the store is closed", {}, { cause: error });
     return new CairnError("DATABASE", `${what}: ${error.message}`, { libsqlCode: error.code, extendedCode: error.extendedCode }, { cause: error });
   }

@@ -2,7 +2,8 @@
  * Reading commands: sessions, log, show, cat, diff.
  */
 import type { Command } from "commander";
-import { CairnError, formatDiff, type Store, type StoredCheckpoint } from "../../index.js";
+import { CairnError, type Store, type StoredCheckpoint } from "../../index.js";
+import { formatDiff } from "../../checkpoint/format-diff.js";
 import { colors, formatBytes } from "../format.js";
 import {
   iso,
