@@ -3,6 +3,7 @@
  * Exit statuses: 0 fine, 1 findings or differences (verify, diff), 2 usage or
  * runtime error (`cairn: <CODE>: <sentence>` on stderr). See docs/cli.md.
  */
+import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { CairnError } from "../index.js";
 import { runDemo, runDemoWorker, type DemoOptions } from "./demo.js";
@@ -16,9 +17,13 @@ const positiveInt = (name: string) => (value: string) => {
   return n;
 };
 
+/** The package's version, from its package.json (two folders up from src/cli/ and dist/cli/ alike). */
+const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+
 const program = new Command()
   .name("cairn")
   .description("A content-addressed checkpoint and blob store for AI agent runtimes.")
+  .version(version, "-V, --version", "print the cairn-store version")
   // Usage errors: one line on stderr and exit status 2 (commander's own default is 1).
   // Set before the commands are added, so that every subcommand inherits both.
   .exitOverride()

@@ -190,9 +190,38 @@ function redact(url: string): string {
  * 150 modules), a server store never loads the native libsql module.
  */
 async function clientFactory(url: string): Promise<(config: Config) => Client> {
-  if (/^(wss?|libsql):/i.test(url)) return (await import("@libsql/client/ws")).createClient;
-  if (/^https?:/i.test(url)) return (await import("@libsql/client/http")).createClient;
-  return (await import("@libsql/client/sqlite3")).createClient;
+  // libsql: goes over HTTP, as @libsql/client's own root entry sends it.
+  if (/^wss?:/i.test(url)) return (await import("@libsql/client/ws")).createClient;
+  if (/^(https?|libsql):/i.test(url)) return (await import("@libsql/client/http")).createClient;
+  try {
+    return (await import("@libsql/client/sqlite3")).createClient;
+  } catch (error) {
+    throw engineUnavailable(url, error);
+  }
+}
+
+/**
+ * The error for a file:, :memory: or replica url when the embedded engine (the
+ * native module of the `libsql` package, loaded when @libsql/client/sqlite3 is
+ * imported) cannot load: its platform package was not installed (optional
+ * dependencies omitted, a lockfile from another platform, an unsupported
+ * platform) or the runtime refused it (Deno without --allow-ffi, --allow-sys
+ * or --allow-env, measured on Deno 2.9). Says which runtime, what failed and
+ * what works instead.
+ */
+function engineUnavailable(url: string, error: unknown): CairnError {
+  const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
+  const runtime = g.Bun ? `Bun ${g.Bun.version}` : g.Deno ? `Deno ${g.Deno.version.deno}` : `Node ${process.version}`;
+  const reason = String((error as Error)?.message ?? error).split("\n")[0];
+  const deno = g.Deno ? " (on Deno it needs --allow-ffi --allow-sys --allow-env, or -A)" : "";
+  return new CairnError(
+    "DATABASE",
+    `cannot open ${redact(url)}: the embedded libSQL engine (the native module of the libsql package) did not load on ${runtime}, ` +
+      `${process.platform}-${process.arch}: ${reason}. file: and :memory: stores need it${deno}; install the libsql package's native ` +
+      `module for this platform (its optional dependencies), or use a libSQL server instead (url http://, ws:// or libsql://, e.g. sqld or Turso)`,
+    { runtime, platform: process.platform, arch: process.arch },
+    { cause: error },
+  );
 }
 
 /** A LibsqlError (or its LibsqlBatchError) from whichever @libsql/client entry threw it: checked by name, as the entries load lazily. */

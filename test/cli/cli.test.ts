@@ -270,6 +270,17 @@ describe("cairn export / import", () => {
   });
 });
 
+describe("cairn --version", () => {
+  it("prints the package's version and exits 0", async () => {
+    const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    for (const flag of ["--version", "-V"]) {
+      const run = await cairn([flag]);
+      expect(run.status, run.err).toBe(0);
+      expect(run.out).toBe(`${version}\n`);
+    }
+  });
+});
+
 describe("errors, exit statuses, CAIRN_URL", () => {
   it("usage errors exit 2 with one line on stderr", async () => {
     const url = newUrl();
