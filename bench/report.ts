@@ -3,6 +3,8 @@
  * met / not met verdict, and the JSON written to bench/results/latest.json.
  */
 import type { AgentWorkloadResult } from "./agent-workload.js";
+import type { ColdStartResult, ColdStartRow } from "./cold-start.js";
+import type { ImportCostResult } from "./import-cost.js";
 import { sizeLabel, type BlobCell } from "./single-blobs.js";
 import type { Stage } from "./stages.js";
 import { MiB, type Machine } from "./util.js";
@@ -15,6 +17,8 @@ export interface Results {
   readonly workload: readonly AgentWorkloadResult[];
   readonly blobs: readonly BlobCell[];
   readonly stages: readonly Stage[];
+  readonly coldStart?: ColdStartResult;
+  readonly importCost?: ImportCostResult;
   readonly targets: readonly TargetCheck[];
 }
 
@@ -42,7 +46,7 @@ export function bytes(v: number): string {
   return `${v} B`;
 }
 
-export function targets(workload: readonly AgentWorkloadResult[], blobs: readonly BlobCell[]): TargetCheck[] {
+export function targets(workload: readonly AgentWorkloadResult[], blobs: readonly BlobCell[], importCost?: ImportCostResult): TargetCheck[] {
   const out: TargetCheck[] = [];
   const main = workload.find((w) => w.profile === "fast") ?? workload[0];
   if (main) {
@@ -62,6 +66,14 @@ export function targets(workload: readonly AgentWorkloadResult[], blobs: readonl
     const get = blobs.find((c) => c.profile === "fast" && c.kind === kind && c.size === MiB && c.op === "get");
     if (put) out.push({ target: `1 MiB put >= 125 MB/s (${kind})`, measured: `${num(put.mbPerSecond)} MB/s`, met: put.mbPerSecond >= 125 });
     if (get) out.push({ target: `verified 1 MiB get >= 400 MB/s (${kind})`, measured: `${num(get.mbPerSecond)} MB/s`, met: get.mbPerSecond >= 400 });
+  }
+  const entry = importCost?.subpaths.find((s) => s.subpath === ".");
+  if (entry) {
+    out.push({
+      target: "import of the main entry loads no diff library, CLI, adapter or maintenance code",
+      measured: entry.modules.unwanted.length === 0 ? "none loaded" : `loads ${entry.modules.unwanted.join(", ")}`,
+      met: entry.modules.unwanted.length === 0,
+    });
   }
   return out;
 }
@@ -161,10 +173,105 @@ export function render(results: Results): string {
     );
   }
 
+  if (results.coldStart) parts.push(...renderColdStart(results.coldStart));
+  if (results.importCost) parts.push(...renderImportCost(results.importCost));
+
   if (results.targets.length > 0) {
     parts.push("Targets");
     parts.push(table(["target", "measured", "met"], results.targets.map((t) => [t.target, t.measured, t.met ? "yes" : "NO"])));
   }
   parts.push(`Total ${results.durationSeconds.toFixed(0)} s`);
   return parts.join("\n\n") + "\n";
+}
+
+const opt = (v: number | undefined): string => (v === undefined ? "" : ms(v));
+
+/** Rows of timed processes: whole process and, where the child reported it, its split. */
+export function processTable(rows: readonly ColdStartRow[], readLabel = "first read"): string {
+  return table(
+    ["process", "runs", "whole process", "min-max", "node start-up", "import", "open", readLabel, "start to 1st read", "close"],
+    rows.map((r) => [
+      r.name,
+      String(r.runs),
+      ms(r.wallMs),
+      `${r.wallMinMs.toFixed(0)}-${r.wallMaxMs.toFixed(0)}`,
+      opt(r.bootMs),
+      opt(r.importMs),
+      opt(r.openMs),
+      opt(r.firstReadMs),
+      opt(r.toFirstReadMs),
+      opt(r.closeMs),
+    ]),
+  );
+}
+
+export function distLine(d: { commit: string; srcChanges: readonly string[]; newerThanDist: readonly string[]; builtAt: string; contentHash: string; rebuiltDuringRun?: boolean }): string {
+  return (
+    `dist/ (code ${d.contentHash}) built ${d.builtAt} at commit ${d.commit}` +
+    (d.srcChanges.length ? `, with ${d.srcChanges.length} uncommitted changes under src/` : "") +
+    (d.newerThanDist.length ? `; WARNING: ${d.newerThanDist.length} src files are newer than dist/ (npm run build)` : "") +
+    (d.rebuiltDuringRun ? "; WARNING: dist/ changed during the run" : "")
+  );
+}
+
+export function renderColdStart(c: ColdStartResult): string[] {
+  const cairn = c.rows[c.rows.length - 1]!;
+  const againOpen = c.again.extra.againOpenMs;
+  const againRead = c.again.extra.againReadMs;
+  return [
+    `F. Cold start: fresh plain-node processes, compiled dist/, median of ${cairn.runs} interleaved runs; ` +
+      `first latest() of the ${c.turns}-turn session (${bytes(c.stateBytes)} of state, database ${bytes(c.db.total)})\n${distLine(c.dist)}`,
+    processTable(c.rows, "first latest()"),
+    `Same process, a second store handle after the first read (code warm, nothing of the state cached): open ${opt(againOpen)}, latest() ${opt(againRead)}` +
+      (againRead !== undefined && c.again.firstReadMs !== undefined
+        ? `; the first latest() of those runs took ${ms(c.again.firstReadMs)}` +
+          (c.again.firstReadMs > againRead
+            ? `, so about ${ms(c.again.firstReadMs - againRead)} of it is the process's first pass through the read path (compiling, warming, a young heap)`
+            : ", so no measurable part of it is first-time cost")
+        : ""),
+    `Loaded by the cairn process (import, open, latest()): ${
+      Object.entries(c.modules.packages)
+        .map(([name, n]) => `${name} (${n})`)
+        .join(", ") || "no package"
+    }${c.modules.native.length ? `; native: ${c.modules.native.join(", ")}` : ""}; ${c.modules.ownFiles} cairn files`,
+  ];
+}
+
+export function renderImportCost(g: ImportCostResult): string[] {
+  const packages = (p: Record<string, number>) =>
+    Object.entries(p)
+      .map(([name, n]) => `${name} (${n})`)
+      .join(", ") || "none";
+  const own = (o: Record<string, number>) =>
+    Object.entries(o)
+      .map(([name, n]) => `${name} ${n}`)
+      .join(", ");
+  return [
+    `G. Import cost of each entry: fresh plain-node processes, median of ${g.nodeFloor.runs} interleaved runs\n${distLine(g.dist)}\n` +
+      `Floors: node -e 0 ${ms(g.nodeFloor.wallMs)} whole process; the child script importing nothing ${ms(g.childFloor.wallMs)}; ` +
+      `importing an empty module ${opt(g.emptyModule.importMs)} (${ms(g.emptyModule.wallMs)} whole process)`,
+    table(
+      ["entry", "file", "import", "whole process", "node_modules packages", "cairn files", "unwanted"],
+      g.subpaths.map((s) => [
+        s.specifier,
+        s.file.replace(/^\.\//, ""),
+        s.subpath === "cli" ? "n/a" : opt(s.row.importMs),
+        ms(s.row.wallMs),
+        String(Object.values(s.modules.packages).reduce((a, b) => a + b, 0)) + " files",
+        String(s.modules.ownFiles),
+        s.modules.unwanted.join(", ") || (s.subpath === "." ? "none" : ""),
+      ]),
+    ),
+    ...g.subpaths.map(
+      (s) =>
+        `${s.specifier}: ${packages(s.modules.packages)}` +
+        (s.modules.native.length ? `; native: ${s.modules.native.join(", ")}` : "") +
+        `; cairn: ${own(s.modules.own)}; node: ${s.modules.builtins.join(" ")}`,
+    ),
+    "Each runtime dependency imported alone (the package and everything it loads)",
+    table(
+      ["dependency", "import", "whole process"],
+      g.dependencies.map((d) => [d.name, opt(d.importMs), ms(d.wallMs)]),
+    ),
+  ];
 }

@@ -11,9 +11,20 @@
  *
  * Puts run in this process; reads (getTuple of the latest checkpoint, and a
  * full list()) run in a fresh child process per saver, so no cache of the
- * writer helps them. Database bytes are measured after a WAL checkpoint.
+ * writer helps them: read-child.mjs, plain JavaScript under plain `node`,
+ * reading through cairn's compiled package (dist/: `npm run build` in the root
+ * first). Database bytes are measured after a WAL checkpoint.
  *
  *   cd bench/langgraph && npm install && npx tsx run.ts [--steps 500] [--sqlite-steps N] [--small 2000] [--json out.json]
+ *
+ * Cold start (docs/benchmarks.md, "Cold start"): the agent workload written once by
+ * each saver and once by cairn's own API, then fresh plain-node processes, interleaved:
+ * `node -e 0`; cairn's openStore + session.latest(); CairnSaver and SqliteSaver
+ * each importing, opening and doing the first getTuple of the latest checkpoint.
+ *
+ *   cd bench/langgraph && npx tsx run.ts --cold-start [--steps 500] [--runs 7] [--json out.json] [--keep]
+ *
+ * (--keep leaves the three databases in place and prints their folder, to profile a read.)
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -23,6 +34,9 @@ import { fileURLToPath } from "node:url";
 import { CairnSaver } from "../../src/adapters/langgraph/index.js";
 import { openStore, type Store } from "../../src/index.js";
 import { agentWorkload, prng } from "../../src/cli/workload.js";
+import { alternate, assertPlainNode, CHILD, checkDistAfter, distState, summarize, writeAgentStore, type ChildTimes, type Variant } from "../cold-start.js";
+import { distLine, processTable } from "../report.js";
+import { machine } from "../util.js";
 
 type Kind = "sqlite" | "cairn";
 
@@ -67,6 +81,8 @@ interface Workload {
 
 const THREAD = "bench-thread";
 const here = fileURLToPath(new URL(".", import.meta.url));
+/** The read process: plain JavaScript, run by plain node. */
+const READ_CHILD = join(here, "read-child.mjs");
 
 /** A time-ordered id like LangGraph's uuid6, deterministic per step. */
 function checkpointId(step: number): string {
@@ -181,46 +197,28 @@ interface ReadResult {
   readonly latestId: string;
 }
 
-/** Runs in a fresh process: getTuple(latest) cold, then warm (median of 5), then a full list(). */
-async function readAll(kind: Kind, path: string): Promise<ReadResult> {
-  let saver: Saver;
-  let close: () => Promise<void>;
-  if (kind === "sqlite") {
-    const sqlite = (await loadSqliteSaver()).fromConnString(path);
-    saver = sqlite;
-    close = async () => sqlite.db.close();
-  } else {
-    const store = await openStore({ url: `file:${path}` });
-    saver = new CairnSaver(store) as unknown as Saver;
-    close = () => store.close();
-  }
-  const config = { configurable: { thread_id: THREAD, checkpoint_ns: "" } };
-  let started = performance.now();
-  const latest = await saver.getTuple(config);
-  const getTupleColdMs = performance.now() - started;
-  const warm: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    started = performance.now();
-    await saver.getTuple(config);
-    warm.push(performance.now() - started);
-  }
-  warm.sort((a, b) => a - b);
-  started = performance.now();
-  let listed = 0;
-  for await (const _tuple of saver.list(config)) listed++;
-  const listSeconds = (performance.now() - started) / 1000;
-  await close();
-  return { getTupleColdMs, getTupleWarmMs: warm[2]!, listSeconds, listed, latestId: latest?.checkpoint.id ?? "" };
+/** What read-child.mjs prints. */
+interface ChildRead extends ChildTimes {
+  readonly latestId: string;
+  readonly getTupleWarmMs?: number;
+  readonly listSeconds?: number;
+  readonly listed?: number;
 }
 
+/**
+ * In a fresh plain-node process (read-child.mjs --reads): getTuple(latest) cold,
+ * then warm (median of 5), then a full list().
+ */
 function readInChild(kind: Kind, path: string): ReadResult {
-  const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), "--read", kind, path], {
+  const child = spawnSync(process.execPath, [READ_CHILD, kind, path, THREAD, "--reads"], {
     cwd: here,
     encoding: "utf8",
     maxBuffer: 64 * 1024 * 1024,
   });
   if (child.status !== 0) throw new Error(`read child for ${kind} failed (${child.status}): ${child.stderr}`);
-  return JSON.parse(child.stdout.trim().split("\n").at(-1)!) as ReadResult;
+  const read = JSON.parse(child.stdout.trim().split("\n").at(-1)!) as ChildRead;
+  assertPlainNode(kind, read);
+  return { getTupleColdMs: read.firstReadMs!, getTupleWarmMs: read.getTupleWarmMs!, listSeconds: read.listSeconds!, listed: read.listed!, latestId: read.latestId };
 }
 
 function argument(name: string, fallback: number): number {
@@ -241,12 +239,77 @@ interface Row {
   read: ReadResult;
 }
 
+/**
+ * --cold-start: the agent workload written by SqliteSaver, by CairnSaver and by
+ * cairn's own API (bench/workload-pass.ts, the root bench's 500-turn session), then
+ * `runs` rounds of fresh plain-node processes, interleaved, each timed from spawn to
+ * exit and split (node start-up, import, open, first read, close) from inside.
+ */
+async function coldStart(): Promise<void> {
+  const steps = argument("steps", 500);
+  const runs = argument("runs", 7);
+  const jsonAt = process.argv.indexOf("--json");
+  const dist = distState();
+  const log = (line: string) => process.stderr.write(line + "\n");
+  if (dist.newerThanDist.length > 0) log(`warning: ${dist.newerThanDist.length} src files are newer than dist/ (npm run build in the root)`);
+  const dir = mkdtempSync(join(tmpdir(), "cairn-bench-langgraph-cold-"));
+  try {
+    const agent = agentPuts(steps);
+    const lastId = agent.puts[agent.puts.length - 1]!.checkpoint.id;
+    const paths: Record<Kind, string> = { sqlite: join(dir, "sqlite.db"), cairn: join(dir, "cairn-saver.db") };
+    const bytes: Record<string, number> = {};
+    for (const kind of ["sqlite", "cairn"] as const) {
+      process.stderr.write(`${agent.name}: ${kind}: ${steps} puts... `);
+      const write = await writeAll(kind, paths[kind], agent, steps);
+      bytes[kind] = write.bytes;
+      process.stderr.write(`${(write.puts / write.seconds).toFixed(1)} puts/s, ${mb(write.bytes)}\n`);
+    }
+    const nativePath = join(dir, "cairn.db");
+    log(`${agent.name}: cairn openStore/commit: ${steps} commits...`);
+    const pass = await writeAgentStore(nativePath, steps, 10);
+    bytes.native = fileBytes(nativePath);
+    const checkId = (r: ChildTimes | undefined) => {
+      if ((r as ChildRead | undefined)?.latestId !== lastId) throw new Error(`getTuple returned ${String((r as ChildRead | undefined)?.latestId)}, expected ${lastId}`);
+    };
+    const variants: Variant[] = [
+      { name: "node -e 0", args: ["-e", "0"] },
+      {
+        name: "cairn: openStore + session.latest()",
+        args: [CHILD, "latest", nativePath, pass.session],
+        check: (r) => {
+          if (r?.seq !== steps) throw new Error(`latest() returned seq ${String(r?.seq)}, expected ${steps}`);
+        },
+      },
+      { name: "CairnSaver: getTuple()", args: [READ_CHILD, "cairn", paths.cairn, THREAD], cwd: here, check: checkId },
+      { name: "SqliteSaver: getTuple()", args: [READ_CHILD, "sqlite", paths.sqlite, THREAD], cwd: here, check: checkId },
+    ];
+    log(`cold start: ${variants.length} variants x ${runs} fresh plain-node processes, interleaved`);
+    const timed = await alternate(variants, runs, log);
+    const rows = variants.map((v) => summarize(v.name, timed.get(v.name)!));
+    checkDistAfter(dist, log);
+    const m = machine();
+    const lines = [
+      `Cold start, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${m.nproc} CPUs (${m.cpuModel}), load average ${loadavg()[0]!.toFixed(1)}`,
+      `${agent.name}; databases: SqliteSaver ${mb(bytes.sqlite!)}, CairnSaver ${mb(bytes.cairn!)}, cairn ${mb(bytes.native!)}; median of ${runs} runs each`,
+      distLine(dist),
+      "",
+      processTable(rows, "first latest/getTuple"),
+      "",
+    ];
+    process.stdout.write(lines.join("\n") + "\n");
+    if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1]!, JSON.stringify({ steps, runs, bytes, dist, machine: m, rows }, null, 2));
+  } finally {
+    if (process.argv.includes("--keep")) process.stderr.write(`kept ${dir}: sqlite.db, cairn-saver.db (thread ${THREAD}), cairn.db (session bench)\n`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
-  if (process.argv[2] === "--read") {
-    const result = await readAll(process.argv[3] as Kind, process.argv[4]!);
-    process.stdout.write(JSON.stringify(result) + "\n");
+  if (process.argv.includes("--cold-start")) {
+    await coldStart();
     return;
   }
+  distState(); // the reads run cairn's compiled package: fail early if it is not built
   const steps = argument("steps", 500);
   const sqliteSteps = Math.min(argument("sqlite-steps", steps), steps);
   const small = argument("small", 2000);
