@@ -58,6 +58,13 @@ export interface StoreOptions {
   readonly maxBlobBytes?: number;
   /** How long a write waits for another process's lock on a file, in ms. Default 5000. */
   readonly busyTimeoutMs?: number;
+  /**
+   * Whether a `file:` store that does not exist yet is created (with its folder).
+   * Default true. With false, opening a missing file is refused with NOT_FOUND
+   * and nothing is created: for tools that only read or check a store. Other
+   * backends ignore it.
+   */
+  readonly create?: boolean;
 }
 
 export const DEFAULT_URL = "file:.cairn/cairn.db";
@@ -131,7 +138,7 @@ export interface Store {
  *
  * Guarantee: the options are validated before anything is opened; a database from
  * a newer cairn is refused untouched.
- * @throws CairnError INVALID_ARGUMENT (bad option), SCHEMA_TOO_NEW, DATABASE.
+ * @throws CairnError INVALID_ARGUMENT (bad option), NOT_FOUND (a missing file with `create: false`), SCHEMA_TOO_NEW, DATABASE.
  * @example
  * const store = await openStore();                       // .cairn/cairn.db
  * const mem = await openStore({ url: ":memory:" });
@@ -145,6 +152,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     syncUrl: options.syncUrl,
     syncInterval: options.syncInterval,
     busyTimeoutMs: config.busyTimeoutMs,
+    create: config.create,
   });
   try {
     await migrate(db);
@@ -200,6 +208,7 @@ interface ParsedOptions {
   chunking: ChunkingParams;
   maxBlobBytes: number;
   busyTimeoutMs: number;
+  create: boolean;
 }
 
 function parseOptions(options: StoreOptions): ParsedOptions {
@@ -229,7 +238,8 @@ function parseOptions(options: StoreOptions): ParsedOptions {
   if (options.syncInterval !== undefined && (typeof options.syncInterval !== "number" || !(options.syncInterval > 0))) {
     throw bad("syncInterval", "a positive number of seconds", options.syncInterval);
   }
-  const known = new Set(["url", "authToken", "syncUrl", "syncInterval", "profile", "moveOutThreshold", "chunkAbove", "chunking", "maxBlobBytes", "busyTimeoutMs"]);
+  if (options.create !== undefined && typeof options.create !== "boolean") throw bad("create", "a boolean", options.create);
+  const known = new Set(["url", "authToken", "syncUrl", "syncInterval", "profile", "moveOutThreshold", "chunkAbove", "chunking", "maxBlobBytes", "busyTimeoutMs", "create"]);
   for (const key of Object.keys(options)) if (!known.has(key)) throw bad(key, "a known option (is it misspelled?)", (options as Record<string, unknown>)[key]);
   return {
     url,
@@ -239,5 +249,6 @@ function parseOptions(options: StoreOptions): ParsedOptions {
     chunking: { min, avg, max },
     maxBlobBytes: int("maxBlobBytes", options.maxBlobBytes, 1024 * 1024 * 1024, 1024),
     busyTimeoutMs: int("busyTimeoutMs", options.busyTimeoutMs, 5000, 0),
+    create: options.create ?? true,
   };
 }

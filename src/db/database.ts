@@ -3,7 +3,8 @@
  * every pooled connection, error translation, and the statement helpers the
  * layers above use. Nothing above this file imports @libsql/client.
  */
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Client, Config, InArgs, InStatement, LibsqlError, ResultSet, Row } from "@libsql/client";
@@ -20,6 +21,8 @@ export interface DatabaseConfig {
   readonly syncUrl?: string;
   readonly syncInterval?: number;
   readonly busyTimeoutMs: number;
+  /** False: a file: database that does not exist is refused with NOT_FOUND, and nothing is created. */
+  readonly create: boolean;
 }
 
 /** One opened database: a libSQL client and what kind of backend it talks to. */
@@ -49,6 +52,9 @@ export class Database {
    */
   static async open(config: DatabaseConfig): Promise<Database> {
     const { kind, path } = classify(config.url, config.syncUrl);
+    if (kind === "file" && !config.create && !existsSync(path!)) {
+      throw new CairnError("NOT_FOUND", `no store at ${path} (nothing was created: create is false)`, { path });
+    }
     if (path !== undefined) {
       try {
         mkdirSync(dirname(path), { recursive: true });
@@ -194,10 +200,23 @@ async function clientFactory(url: string): Promise<(config: Config) => Client> {
   if (/^wss?:/i.test(url)) return (await import("@libsql/client/ws")).createClient;
   if (/^(https?|libsql):/i.test(url)) return (await import("@libsql/client/http")).createClient;
   try {
+    requireEngine();
     return (await import("@libsql/client/sqlite3")).createClient;
   } catch (error) {
     throw engineUnavailable(url, error);
   }
+}
+
+/**
+ * Loads the embedded engine (the `libsql` package, as @libsql/client resolves it)
+ * with require before the import of @libsql/client/sqlite3. Where its native
+ * module is missing, Node 20's import() rejects and also leaves the same error
+ * uncaught, which ends the process (measured on 20.20; not on 22 or 24); require
+ * throws it once, to the caller. Once loaded, the import reuses the module.
+ */
+function requireEngine(): void {
+  const fromCairn = createRequire(import.meta.url);
+  createRequire(fromCairn.resolve("@libsql/client/sqlite3"))("libsql");
 }
 
 /**

@@ -21,7 +21,7 @@ import { Decoder, encode } from "@msgpack/msgpack";
 import { CairnError } from "../errors.js";
 import { refFromBytes, refToBytes, type Ref } from "../hash/ref.js";
 
-export const BUNDLE_MAGIC = new TextEncoder().encode("CAIRNBDL");
+export const BUNDLE_MAGIC: Uint8Array = new TextEncoder().encode("CAIRNBDL");
 export const BUNDLE_FORMAT = "cairn-bundle";
 export const BUNDLE_VERSION = 1;
 

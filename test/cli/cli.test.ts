@@ -303,6 +303,7 @@ describe("errors, exit statuses, CAIRN_URL", () => {
 
   it("runtime errors print the code, and a stack only with --debug", async () => {
     const url = newUrl();
+    await prepare(url);
     const missing = "0".repeat(64);
     const [plain, debug, badPin] = await Promise.all([
       cairn(["cat", missing, "--url", url]),
@@ -315,6 +316,24 @@ describe("errors, exit statuses, CAIRN_URL", () => {
     expect(debug.err).toMatch(/^cairn: NOT_FOUND: [^\n]+\n[\s\S]*\n\s+at /);
     expect(badPin.status).toBe(2);
     expect(badPin.err).toMatch(/^cairn: INVALID_ARGUMENT: pin needs a target[^\n]*\n$/);
+  });
+
+  it("refuses a store file that does not exist (NOT_FOUND, nothing created); only put and import create one", async () => {
+    const url = newUrl();
+    const path = url.slice("file:".length);
+    const runs = await Promise.all(
+      [["verify"], ["sessions"], ["log", "s1"], ["stats"], ["gc", "--dry-run"], ["pins"], ["export", "-o", `${path}.bundle`]].map((args) => cairn([...args, "--url", url])),
+    );
+    for (const run of runs) {
+      expect(run.status, run.err).toBe(2);
+      expect(run.err).toBe(`cairn: NOT_FOUND: no store at ${path} (nothing was created: create is false)\n`);
+      expect(run.out).toBe("");
+    }
+    expect(existsSync(path)).toBe(false);
+    const put = await cairn(["put", "-", "--url", url], { input: Buffer.from("now it exists") });
+    expect(put.status, put.err).toBe(0);
+    const verify = await cairn(["verify", "--url", url]);
+    expect(verify.status, verify.err).toBe(0);
   });
 
   it("uses CAIRN_URL, and .cairn/cairn.db under the working directory without it", async () => {

@@ -103,6 +103,7 @@ describe("a file store", () => {
       { chunking: { min: 4096, avg: 1024, max: 8192 } },
       { busyTimeoutMs: -5 },
       { url: ":memory:", syncUrl: "http://127.0.0.1:1" },
+      { create: "no" },
     ];
     for (const options of bad) {
       const error = await openStore({ url: `file:${join(dir, "x.db")}`, ...(options as object) }).then(
@@ -113,5 +114,25 @@ describe("a file store", () => {
       expect((error as CairnError).code).toBe("INVALID_ARGUMENT");
     }
     expect(existsSync(join(dir, "x.db"))).toBe(false);
+  });
+
+  it("with create: false, refuses a missing file with NOT_FOUND and creates nothing, and opens an existing one", async () => {
+    const dir = join(newDir(), "not-yet");
+    const url = `file:${join(dir, "c.db")}`;
+    const error = await openStore({ url, create: false }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(CairnError);
+    expect((error as CairnError).code).toBe("NOT_FOUND");
+    expect((error as CairnError).details).toEqual({ path: join(dir, "c.db") });
+    expect(existsSync(dir)).toBe(false);
+
+    const created = await openStore({ url });
+    await created.session("s").commit({ turn: 1, snapshots: { tool: { a: 1 } } });
+    await created.close();
+    const reopened = await openStore({ url, create: false });
+    expect((await reopened.session("s").latest())?.snapshots).toEqual({ tool: { a: 1 } });
+    await reopened.close();
   });
 });

@@ -24,9 +24,18 @@ export function storeCommand(command: Command): Command {
     .option("--debug", "print stack traces with errors (also CAIRN_DEBUG=1)", false);
 }
 
-/** Opens the store named by --url, runs `body`, closes the store; returns the exit status `body` returns. */
-export async function withStore(options: StoreCommandOptions, body: (store: Store) => Promise<number | void>): Promise<void> {
-  const store = await openStore({ url: options.url });
+/**
+ * Opens the store named by --url, runs `body`, closes the store; returns the exit
+ * status `body` returns. Only commands that add data (`put`, `import`) create a
+ * missing store file; every other command refuses it with NOT_FOUND (a typo in
+ * --url must not leave an empty store behind and report it clean).
+ */
+export async function withStore(
+  options: StoreCommandOptions,
+  body: (store: Store) => Promise<number | void>,
+  { create = false }: { readonly create?: boolean } = {},
+): Promise<void> {
+  const store = await openStore({ url: options.url, create });
   let status: number | void;
   try {
     status = await body(store);

@@ -166,7 +166,7 @@ export function registerMaintenanceCommands(program: Command): void {
             `imported ${plural(result.sessions.length, "session")} (${result.sessions.join(", ") || "none"}): ${plural(result.historyRows, "history row")}, ` +
               `${plural(result.blobs, "new blob")} (${formatBytes(result.storedBytes)}), ${result.blobsPresent} already present, ${plural(result.pins, "pin")}`,
           );
-      }),
+      }, { create: true }),
     );
 }
 

@@ -18,7 +18,7 @@ export function registerWriteCommands(program: Command): void {
         const ref = await store.blobs.put(bytes, { kind: opts.kind });
         if (opts.json) printJson({ ref, size: bytes.byteLength, kind: opts.kind });
         else print(ref);
-      }),
+      }, { create: true }),
     );
 
   storeCommand(program.command("pin"))
