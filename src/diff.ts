@@ -6,7 +6,8 @@
  * @example
  * import { formatDiff, compareValues } from "cairn-store/diff";
  * console.log(formatDiff(await store.diff(before, after)));
- * compareValues({ a: 1 }, { a: 2 }).patch; // [{ op: "replace", path: "/a", value: 2 }]
+ * compareValues({ a: 1 }, { a: 2 }).patch; // [{ op: "replace", path: "/a", value: 2, old: 1 }]
+ * console.log(formatDiff(compareValues({ a: 1 }, { a: 2 })));
  */
 export {
   applyPatch,
@@ -17,6 +18,7 @@ export {
   type SlotDiff,
   type SlotStatus,
   type ValueDiff,
+  type ValueComparison,
   type ValueChanges,
   type LineDiff,
   type LineHunk,

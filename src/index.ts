@@ -32,6 +32,7 @@ export type {
   SlotDiff,
   SlotStatus,
   ValueDiff,
+  ValueComparison,
   ValueChanges,
   LineDiff,
   LineHunk,

@@ -60,9 +60,11 @@ export interface StoreOptions {
   readonly busyTimeoutMs?: number;
   /**
    * Whether a `file:` store that does not exist yet is created (with its folder).
-   * Default true. With false, opening a missing file is refused with NOT_FOUND
-   * and nothing is created: for tools that only read or check a store. Other
-   * backends ignore it.
+   * Default true. With false, a missing file, or a file that is not a cairn store
+   * (empty, or another application's SQLite database), is refused with NOT_FOUND
+   * and nothing is created or written (`details.reason` is `"missing"` or
+   * `"not-a-store"`): for tools that only read or check a store. Other backends
+   * ignore it.
    */
   readonly create?: boolean;
 }
@@ -155,7 +157,8 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     create: config.create,
   });
   try {
-    await migrate(db);
+    // create: false never turns a file that is not a cairn store (empty, or another app's) into one.
+    await migrate(db, { create: config.create || db.kind !== "file" });
   } catch (error) {
     await db.close();
     throw error;

@@ -110,13 +110,17 @@ export interface ValueChanges {
   readonly lineDiffs: readonly LineDiff[];
 }
 
-/** The differences between two stored values (`store.diffValues(a, b)`). */
-export interface ValueDiff extends ValueChanges {
+/** The differences between two values in memory (`compareValues(a, b)`): no refs, nothing stored. */
+export interface ValueComparison extends ValueChanges {
   readonly kind: "value";
-  readonly a: Ref;
-  readonly b: Ref;
   /** True when the two values are equal (then `patch` is empty). */
   readonly equal: boolean;
+}
+
+/** The differences between two stored values (`store.diffValues(a, b)`). */
+export interface ValueDiff extends ValueComparison {
+  readonly a: Ref;
+  readonly b: Ref;
 }
 
 /** How a snapshot slot differs between two checkpoints. */

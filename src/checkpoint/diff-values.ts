@@ -20,7 +20,7 @@ import { diffArrays as myersArrays, structuredPatch } from "diff";
 import { BlobLink, encodeValue, type LinkSink } from "../codec/value-codec.js";
 import { CairnError, describe } from "../errors.js";
 import { hashBytes, type Ref } from "../hash/ref.js";
-import type { DiffOperation, DiffOptions, LineDiff, ValueChanges } from "./diff-types.js";
+import type { DiffOperation, DiffOptions, LineDiff, ValueChanges, ValueComparison } from "./diff-types.js";
 
 /**
  * Cost limits of the array diff. Internal; tests lower them to exercise every path.
@@ -303,12 +303,12 @@ export function finishOperation(op: WorkingOperation): DiffOperation {
  * compareValues({ n: 1, tags: ["a"] }, { n: 2, tags: ["a", "b"] }).patch
  * // [{ op: "replace", path: "/n", value: 2, old: 1 }, { op: "add", path: "/tags/1", value: "b" }]
  */
-export function compareValues(a: unknown, b: unknown, options?: DiffOptions): ValueChanges & { readonly equal: boolean } {
+export function compareValues(a: unknown, b: unknown, options?: DiffOptions): ValueComparison {
   const parsed = parseDiffOptions(options);
   const patch = diffTree(a, b, new Pointer()).map(finishOperation);
   const lineDiffs: LineDiff[] = [];
   for (const op of patch) {
     if (op.op === "replace" && wantsLineDiff(op.old, op.value, parsed, false)) lineDiffs.push(lineDiff(op.path, op.old, op.value as string, parsed.context));
   }
-  return { equal: patch.length === 0, patch, lineDiffs };
+  return { kind: "value", equal: patch.length === 0, patch, lineDiffs };
 }

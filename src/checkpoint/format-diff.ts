@@ -3,7 +3,7 @@
  */
 import pc from "picocolors";
 import { BlobLink } from "../codec/value-codec.js";
-import type { CheckpointDiff, DiffOperation, LineDiff, ValueChanges, ValueDiff } from "./diff-types.js";
+import type { CheckpointDiff, DiffOperation, LineDiff, ValueChanges, ValueComparison } from "./diff-types.js";
 import { isPlainObject } from "./diff-values.js";
 
 /** Options for {@link formatDiff}. */
@@ -37,7 +37,8 @@ interface Style {
 const number = new Intl.NumberFormat("en-US");
 
 /**
- * Renders a diff as text: a header with both refs, the turn, plugin revision
+ * Renders a diff (from `store.diff`, `store.diffValues` or `compareValues`) as
+ * text: a header with both refs (where there are refs), the turn, plugin revision
  * and meta changes, then each added, removed or changed slot with its operations
  * (path, old value → new value) and the line diffs of long strings; unchanged
  * slots on one line. Long values are elided in the middle, with their length.
@@ -47,7 +48,7 @@ const number = new Intl.NumberFormat("en-US");
  * @example
  * console.log(formatDiff(await store.diff(before, after), { color: true }));
  */
-export function formatDiff(diff: CheckpointDiff | ValueDiff, options: FormatDiffOptions = {}): string {
+export function formatDiff(diff: CheckpointDiff | ValueComparison, options: FormatDiffOptions = {}): string {
   const c = pc.createColors(options.color === true);
   const style: Style = { path: c.cyan, add: c.green, remove: c.red, change: c.yellow, dim: c.dim, bold: c.bold };
   const max = Math.max(options.maxValueLength ?? 80, 10);
@@ -56,7 +57,10 @@ export function formatDiff(diff: CheckpointDiff | ValueDiff, options: FormatDiff
   const labels = options.labels ?? { a: "a", b: "b" };
   const out: string[] = [];
   const what = diff.kind === "checkpoint" ? "checkpoint" : "value";
-  const header = `${what} ${labels.a} ${short(diff.a)} → ${labels.b} ${short(diff.b)}`;
+  // A stored diff names both refs; compareValues' in-memory one has none.
+  const ref = (r: string | undefined) => (r === undefined ? "" : ` ${short(r)}`);
+  const refs = "a" in diff ? { a: diff.a, b: diff.b } : { a: undefined, b: undefined };
+  const header = `${what} ${labels.a}${ref(refs.a)} → ${labels.b}${ref(refs.b)}`;
   if (diff.equal) {
     out.push(style.bold(`${header}: no changes`));
     return out.join("\n");

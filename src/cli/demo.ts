@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, rmSync, statSync } from "node:fs";
 import { isDeepStrictEqual } from "node:util";
-import { openStore, type Store } from "../index.js";
+import { CairnError, openStore, type Store } from "../index.js";
 import { agentWorkload } from "./workload.js";
 import { colors, formatBytes, formatMs, quantile } from "./format.js";
 
@@ -40,7 +40,15 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     return 2;
   }
   const path = localPath(options.url);
-  if (path && !options.keep) for (const suffix of ["", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
+  if (path && !options.keep && existsSync(path)) {
+    // Start fresh, but only over an earlier demo's store: never delete another file.
+    const refusal = await notADemoStore(options.url);
+    if (refusal) {
+      console.error(`cairn demo: ${path} ${refusal}; it is left as it is. Pass another --url, or --keep to add to a demo store.`);
+      return 2;
+    }
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
+  }
   const killAt = options.killAt ?? Math.floor(options.turns / 2) + Math.floor(Math.random() * Math.max(1, options.turns / 10));
   console.log(c.bold(`cairn demo: ${options.turns} agent turns on ${options.url}`));
   console.log(c.dim(`  a tool call every ${options.toolEvery} turns reads a 256 KiB file: 60% an unchanged re-read, 25% a line appended, 15% a new file`));
@@ -102,7 +110,24 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   for (const [key, value] of rows) console.log(`   ${c.bold(key.padEnd(width))}  ${value}`);
+  console.log(c.dim(`\n   look at it: npx cairn log ${SESSION} --url ${options.url} --limit 5; npx cairn verify --url ${options.url}`));
   return 0;
+}
+
+/** Why the file at `url` is not an earlier demo's store (one session, "demo"), or undefined if it is one. */
+async function notADemoStore(url: string): Promise<string | undefined> {
+  let store: Store;
+  try {
+    store = await openStore({ url, create: false });
+  } catch (error) {
+    return error instanceof CairnError && error.code === "NOT_FOUND" ? "is not a cairn store" : `cannot be opened (${(error as Error).message})`;
+  }
+  try {
+    const others = (await store.sessions.list()).filter((s) => s.id !== SESSION);
+    return others.length ? `is a cairn store with other sessions than "${SESSION}" (${others.length})` : undefined;
+  } finally {
+    await store.close();
+  }
 }
 
 async function summarize(store: Store, commits: readonly Extract<WorkerEvent, { event: "commit" }>[]) {

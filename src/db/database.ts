@@ -53,7 +53,7 @@ export class Database {
   static async open(config: DatabaseConfig): Promise<Database> {
     const { kind, path } = classify(config.url, config.syncUrl);
     if (kind === "file" && !config.create && !existsSync(path!)) {
-      throw new CairnError("NOT_FOUND", `no store at ${path} (nothing was created: create is false)`, { path });
+      throw new CairnError("NOT_FOUND", `no store at ${path}; nothing was created (create: false)`, { path, reason: "missing" });
     }
     if (path !== undefined) {
       try {

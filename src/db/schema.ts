@@ -85,8 +85,11 @@ const MIGRATIONS: Record<number, string[]> = {
  * @throws CairnError SCHEMA_TOO_NEW when the database was written by a newer schema;
  *   nothing is written then.
  */
-export async function migrate(db: Database): Promise<void> {
+export async function migrate(db: Database, { create = true }: { readonly create?: boolean } = {}): Promise<void> {
   const found = await readVersion(db);
+  if (found === 0 && !create) {
+    throw new CairnError("NOT_FOUND", `${db.path ?? db.url} is not a cairn store (its schema version is 0); nothing was written to it`, { path: db.path, reason: "not-a-store" });
+  }
   if (found > SCHEMA_VERSION) {
     throw new CairnError("SCHEMA_TOO_NEW", `the database has schema version ${found}; this cairn reads up to ${SCHEMA_VERSION}. Upgrade cairn to open it.`, {
       found,

@@ -146,7 +146,7 @@ export class Session {
     } catch (error) {
       if (error instanceof CairnError && /NOT NULL constraint failed: history\.seq/.test(causeMessage(error))) {
         const actual = await this.head();
-        throw new CairnError("CONFLICT", `session ${this.id} moved on: expected head ${expected}, found ${actual}`, {
+        throw new CairnError("CONFLICT", `session ${this.id} is at head ${actual}, not the expected head ${expected}; nothing was committed`, {
           session: this.id,
           expectedHead: expected,
           actualHead: actual,

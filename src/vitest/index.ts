@@ -14,7 +14,7 @@ import { expect } from "vitest";
 import { CONTEXT, type Store } from "../store.js";
 import type { BlobContext } from "../blob/context.js";
 import type { Checkpoint } from "../checkpoint/checkpoint.js";
-import { compareCheckpoint, type CheckpointDiff, type DiffOperation, type DiffOptions, type RefLike, type ValueDiff } from "../checkpoint/diff.js";
+import { compareCheckpoint, type CheckpointDiff, type DiffOperation, type DiffOptions, type RefLike, type ValueComparison } from "../checkpoint/diff.js";
 import { formatDiff, type FormatDiffOptions } from "../checkpoint/format-diff.js";
 
 /** Options for `toChangeOnly`. */
@@ -67,11 +67,11 @@ export function isUnderPath(path: string, prefix: string): boolean {
 }
 
 /** The path of every change in a diff (one per operation, in order). */
-export function changedPaths(diff: CheckpointDiff | ValueDiff): string[] {
+export function changedPaths(diff: CheckpointDiff | ValueComparison): string[] {
   return diff.patch.map((op) => op.path);
 }
 
-function isDiff(value: unknown): value is CheckpointDiff | ValueDiff {
+function isDiff(value: unknown): value is CheckpointDiff | ValueComparison {
   return (
     typeof value === "object" &&
     value !== null &&
@@ -80,9 +80,9 @@ function isDiff(value: unknown): value is CheckpointDiff | ValueDiff {
   );
 }
 
-function requireDiff(value: unknown, matcher: string): CheckpointDiff | ValueDiff {
+function requireDiff(value: unknown, matcher: string): CheckpointDiff | ValueComparison {
   if (!isDiff(value)) {
-    throw new TypeError(`${matcher} expects a cairn diff (from store.diff or store.diffValues), got ${typeof value === "object" ? String(value && value.constructor?.name) : typeof value}`);
+    throw new TypeError(`${matcher} expects a cairn diff (from store.diff, store.diffValues or compareValues), got ${typeof value === "object" ? String(value && value.constructor?.name) : typeof value}`);
   }
   return value;
 }
@@ -139,7 +139,7 @@ const matchers = {
       pass: diff.equal,
       message: () =>
         diff.equal
-          ? `expected ${diff.kind} ${diff.a.slice(0, 12)} and ${diff.b.slice(0, 12)} to differ, but they are equal`
+          ? `expected ${"a" in diff ? `${diff.kind} ${diff.a.slice(0, 12)} and ${diff.b.slice(0, 12)}` : "the two values"} to differ, but they are equal`
           : `expected no changes, but:\n\n${formatDiff(diff, FORMAT)}`,
     };
   },
@@ -173,4 +173,4 @@ export function installCairnMatchers(): void {
 installCairnMatchers();
 
 export { formatDiff, type FormatDiffOptions } from "../checkpoint/format-diff.js";
-export type { CheckpointDiff, ValueDiff, DiffOperation, LineDiff, SlotDiff } from "../checkpoint/diff.js";
+export type { CheckpointDiff, ValueDiff, ValueComparison, DiffOperation, LineDiff, SlotDiff } from "../checkpoint/diff.js";

@@ -270,6 +270,39 @@ describe("cairn export / import", () => {
   });
 });
 
+describe("cairn demo", () => {
+  it("runs, kills and resumes on a fresh file; over an existing file, only replaces an earlier demo's store", async () => {
+    const url = newUrl();
+    const path = url.slice("file:".length);
+    const first = await cairn(["demo", "--url", url, "--turns", "12", "--tool-every", "3"]);
+    expect(first.status, first.err).toBe(0);
+    expect(first.out).toMatch(/state identical to what was committed/);
+    expect(first.out).toContain(`npx cairn log demo --url ${url}`);
+    const again = await cairn(["demo", "--url", url, "--turns", "12", "--tool-every", "3"]);
+    expect(again.status, again.err).toBe(0);
+
+    // A store with other sessions, and a file that is no store: refused, left byte for byte.
+    const other = newUrl();
+    await prepare(other);
+    const notes = join(dir, "notes.json");
+    writeFileSync(notes, '{"keep":"me"}');
+    const empty = join(dir, "empty.db");
+    writeFileSync(empty, "");
+    for (const [target, why] of [
+      [other.slice("file:".length), 'is a cairn store with other sessions than "demo" \\(2\\)'],
+      [notes, "cannot be opened \\(.*file is not a database\\)"],
+      [empty, "is not a cairn store"],
+    ] as const) {
+      const before = readFileSync(target);
+      const run = await cairn(["demo", "--url", `file:${target}`, "--turns", "12"]);
+      expect(run.status).toBe(2);
+      expect(run.err).toMatch(new RegExp(`^cairn demo: ${target} ${why}; it is left as it is\\. Pass another --url, or --keep to add to a demo store\\.\n$`));
+      expect(readFileSync(target).equals(before)).toBe(true);
+    }
+    expect(existsSync(path)).toBe(true);
+  });
+});
+
 describe("cairn --version", () => {
   it("prints the package's version and exits 0", async () => {
     const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -326,10 +359,17 @@ describe("errors, exit statuses, CAIRN_URL", () => {
     );
     for (const run of runs) {
       expect(run.status, run.err).toBe(2);
-      expect(run.err).toBe(`cairn: NOT_FOUND: no store at ${path} (nothing was created: create is false)\n`);
+      expect(run.err).toBe(`cairn: NOT_FOUND: ${path} does not exist; nothing was written (check --url or CAIRN_URL; only put and import create a store)\n`);
       expect(run.out).toBe("");
     }
     expect(existsSync(path)).toBe(false);
+    // Another application's SQLite file is not a store: refused, and left as it was.
+    const foreign = `${path}.other`;
+    writeFileSync(foreign, "");
+    const verifyForeign = await cairn(["verify", "--url", `file:${foreign}`]);
+    expect(verifyForeign.status).toBe(2);
+    expect(verifyForeign.err).toBe(`cairn: NOT_FOUND: ${foreign} is not a cairn store; nothing was written (check --url or CAIRN_URL; only put and import create a store)\n`);
+    expect(readFileSync(foreign).byteLength).toBe(0);
     const put = await cairn(["put", "-", "--url", url], { input: Buffer.from("now it exists") });
     expect(put.status, put.err).toBe(0);
     const verify = await cairn(["verify", "--url", url]);

@@ -1,6 +1,7 @@
 /** formatDiff: readable, elided, colourless by default, and exact for a known diff. */
 import { afterAll, describe, expect, it } from "vitest";
 import { formatDiff, render } from "../../src/checkpoint/format-diff.js";
+import { compareValues } from "../../src/checkpoint/diff.js";
 import { diffBackends, storeDiff, storeDiffValues } from "./support.js";
 
 const ESC = "\u001b[";
@@ -28,6 +29,15 @@ describe("render", () => {
     const list = Array.from({ length: 100 }, (_, i) => i);
     const rendered = render(list, 20);
     expect(rendered).toBe(`[0,1,2,3,4…,97,98,99] (${JSON.stringify(list).length} chars)`);
+  });
+});
+
+describe("formatDiff of an in-memory comparison", () => {
+  it("renders compareValues' result, which has no refs, with the same lines as a stored diff", () => {
+    expect(formatDiff(compareValues({ n: 1, tags: ["a"] }, { n: 2, tags: ["a", "b"] }))).toBe(
+      ["value a → b", "  ~ /n: 1 → 2", '  + /tags/1: "b"'].join("\n"),
+    );
+    expect(formatDiff(compareValues({ same: true }, { same: true }))).toBe("value a → b: no changes");
   });
 });
 

@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { changedPaths, installCairnMatchers, isUnderPath } from "../../src/vitest/index.js";
 import { unchanged, type Store } from "../../src/index.js";
-import type { CheckpointDiff } from "../../src/checkpoint/diff.js";
+import { compareValues, type CheckpointDiff } from "../../src/checkpoint/diff.js";
 import { diffBackends, storeDiff, storeDiffValues } from "./support.js";
 
 /** The message of the assertion error `fn` throws (or rejects with). */
@@ -22,6 +22,12 @@ describe("path prefixes", () => {
     expect(isUnderPath("/snapshots/toolbox", "/snapshots/tool")).toBe(false);
     expect(isUnderPath("/snapshots", "/snapshots/tool")).toBe(false);
     expect(isUnderPath("/anything", "")).toBe(true);
+  });
+
+  it("take compareValues' in-memory result as well as a stored diff", async () => {
+    expect(compareValues({ a: 1, b: [1] }, { a: 1, b: [1, 2] })).toChangeOnly(["/b"]);
+    expect(compareValues({ a: 1 }, { a: 1 })).toBeUnchanged();
+    expect(await failure(() => expect(compareValues({ a: 1 }, { a: 1 })).not.toBeUnchanged())).toBe("expected the two values to differ, but they are equal");
   });
 
   it("installCairnMatchers is idempotent", () => {

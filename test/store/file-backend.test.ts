@@ -125,12 +125,28 @@ describe("a file store", () => {
     );
     expect(error).toBeInstanceOf(CairnError);
     expect((error as CairnError).code).toBe("NOT_FOUND");
-    expect((error as CairnError).details).toEqual({ path: join(dir, "c.db") });
+    expect((error as CairnError).details).toEqual({ path: join(dir, "c.db"), reason: "missing" });
     expect(existsSync(dir)).toBe(false);
 
     const created = await openStore({ url });
     await created.session("s").commit({ turn: 1, snapshots: { tool: { a: 1 } } });
     await created.close();
+    // An existing file that is not a cairn store (empty, or another application's) is refused untouched.
+    for (const [name, setup] of [["empty.db", []], ["other-app.db", ["CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)", "INSERT INTO users (name) VALUES ('ada')"]]] as const) {
+      const path = join(dir, name);
+      const client = createClient({ url: `file:${path}` });
+      for (const sql of setup) await client.execute(sql);
+      client.close();
+      const before = readFileSync(path);
+      const refused = await openStore({ url: `file:${path}`, create: false }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(refused, name).toBeInstanceOf(CairnError);
+      expect((refused as CairnError).code, name).toBe("NOT_FOUND");
+      expect((refused as CairnError).details, name).toEqual({ path, reason: "not-a-store" });
+      expect(readFileSync(path).equals(before), name).toBe(true);
+    }
     const reopened = await openStore({ url, create: false });
     expect((await reopened.session("s").latest())?.snapshots).toEqual({ tool: { a: 1 } });
     await reopened.close();

@@ -35,7 +35,18 @@ export async function withStore(
   body: (store: Store) => Promise<number | void>,
   { create = false }: { readonly create?: boolean } = {},
 ): Promise<void> {
-  const store = await openStore({ url: options.url, create });
+  let store: Store;
+  try {
+    store = await openStore({ url: options.url, create });
+  } catch (error) {
+    if (error instanceof CairnError && error.code === "NOT_FOUND") {
+      const what = error.details.reason === "not-a-store" ? "is not a cairn store" : "does not exist";
+      throw new CairnError("NOT_FOUND", `${error.details.path as string} ${what}; nothing was written (check --url or CAIRN_URL; only put and import create a store)`, error.details, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
   let status: number | void;
   try {
     status = await body(store);
