@@ -8,7 +8,7 @@ export { isRef, parseRef, hashBytes, type Ref } from "./hash/ref.js";
 export { MAX_DEPTH, type BlobLink } from "./codec/value-codec.js";
 export type { CompressionProfile } from "./codec/compression.js";
 export type { ChunkingParams } from "./codec/chunker.js";
-export type { BackendKind } from "./db/database.js";
+export type { BackendKind } from "./storage/libsql/database.js";
 export { BlobStore, ValueStore, type PutOptions } from "./blob/blob-store.js";
 export type { BlobInfo } from "./blob/blob-reader.js";
 export { unchanged, type Checkpoint, type Snapshots, type Manifest, type StoredCheckpoint, type SessionCheckpoint } from "./checkpoint/checkpoint.js";

@@ -3,8 +3,9 @@
  * its schema up to date, and hands out the blob, value, checkpoint and session APIs.
  */
 import { CairnError, describe } from "./errors.js";
-import { Database, type BackendKind } from "./db/database.js";
-import { migrate } from "./db/schema.js";
+import { Database, type BackendKind } from "./storage/libsql/database.js";
+import { migrate } from "./storage/libsql/schema.js";
+import { LibsqlStorage } from "./storage/libsql/libsql-storage.js";
 import { COMPRESSION_PROFILES, type CompressionProfile } from "./codec/compression.js";
 import { DEFAULT_CHUNKING, type ChunkingParams } from "./codec/chunker.js";
 import type { BlobContext } from "./blob/context.js";
@@ -164,6 +165,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     throw error;
   }
   const ctx: BlobContext = {
+    storage: new LibsqlStorage(db),
     db,
     profile: config.profile,
     moveOutThreshold: config.moveOutThreshold,

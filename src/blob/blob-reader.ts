@@ -5,17 +5,13 @@
 import { decodeChunkList, ChunkEntryType, type ChunkEntry } from "../codec/chunk-list.js";
 import { decompress } from "../codec/compression.js";
 import { CairnError } from "../errors.js";
-import { hashBytes, refFromBytes, refToBytes, type Ref } from "../hash/ref.js";
+import { hashBytes, type Ref } from "../hash/ref.js";
 import type { BlobContext } from "./context.js";
 import { Encoding } from "./blob-writer.js";
+import type { BlobRow } from "../storage/storage.js";
 
-interface StoredRow {
-  readonly ref: Ref;
-  readonly kind: string;
-  readonly encoding: number;
-  readonly size: number;
-  readonly data: Uint8Array;
-}
+/** A stored row, as the storage floor returns it. */
+type StoredRow = BlobRow;
 
 /** What a stored blob is, without its bytes. */
 export interface BlobInfo {
@@ -47,16 +43,9 @@ export async function readBlob(ctx: BlobContext, ref: Ref): Promise<Uint8Array> 
 
 /** Metadata of the blob `ref`, or undefined when it is not stored. Reads no blob bytes. */
 export async function blobInfo(ctx: BlobContext, ref: Ref): Promise<BlobInfo | undefined> {
-  const result = await ctx.db.execute("SELECT kind, encoding, size, stored_size FROM blobs WHERE ref = ?", [refToBytes(ref)]);
-  const row = result.rows[0];
+  const row = await ctx.storage.blobRowInfo(ref);
   if (!row) return undefined;
-  return {
-    ref,
-    kind: String(row[0]),
-    encoding: ENCODING_NAMES[Number(row[1])] ?? "raw",
-    size: Number(row[2]),
-    storedSize: Number(row[3]),
-  };
+  return { ref, kind: row.kind, encoding: ENCODING_NAMES[row.encoding] ?? "raw", size: row.size, storedSize: row.storedSize };
 }
 
 function verify(ref: Ref, bytes: Uint8Array): void {
@@ -207,22 +196,7 @@ function missingPart(owner: Ref, part: Ref): CairnError {
 }
 
 /** Rows for `refs` (those that exist), keyed by ref. */
-async function fetchRows(ctx: BlobContext, refs: Ref[]): Promise<Map<Ref, StoredRow>> {
-  const out = new Map<Ref, StoredRow>();
-  if (refs.length === 0) return out;
-  const result = await ctx.db.execute("SELECT ref, kind, encoding, size, data FROM blobs WHERE ref IN (SELECT unhex(value) FROM json_each(?))", [
-    JSON.stringify(refs),
-  ]);
-  for (const row of result.rows) {
-    const ref = refFromBytes(toBytes(row[0]));
-    out.set(ref, { ref, kind: String(row[1]), encoding: Number(row[2]), size: Number(row[3]), data: toBytes(row[4]) });
-  }
-  return out;
+function fetchRows(ctx: BlobContext, refs: Ref[]): Promise<Map<Ref, StoredRow>> {
+  return ctx.storage.blobRows(refs);
 }
 
-/** A BLOB column as bytes (libSQL returns ArrayBuffer). */
-export function toBytes(value: unknown): Uint8Array {
-  if (value instanceof Uint8Array) return value;
-  if (value instanceof ArrayBuffer) return new Uint8Array(value);
-  throw new CairnError("INTEGRITY", `expected a BLOB column, got ${typeof value}`);
-}

@@ -7,10 +7,10 @@ import { chunkBoundaries, type ChunkingParams } from "../codec/chunker.js";
 import { encodeChunkList, ChunkEntryType, type ChunkEntry } from "../codec/chunk-list.js";
 import { compress } from "../codec/compression.js";
 import { CairnError } from "../errors.js";
-import { hashBytes, refToBytes, type Ref } from "../hash/ref.js";
+import { hashBytes, type Ref } from "../hash/ref.js";
 import { chunkRef } from "./chunk-memo.js";
 import { rememberChunking, reuseCuts } from "./recent-chunkings.js";
-import type { InStatement } from "../db/database.js";
+import type { ExtraStatement, NewBlobRow, NewHistoryRow, WriteOutcome } from "../storage/storage.js";
 import type { BlobContext } from "./context.js";
 import type { PlannedBlob, WritePlan } from "./write-plan.js";
 
@@ -59,7 +59,10 @@ function compressRows(ctx: BlobContext, rows: Row[]): void {
 
 /** What a prepared write will store. */
 export interface PreparedWrite {
-  readonly statements: InStatement[];
+  /** The rows the store lacks, compressed where it pays. */
+  readonly rows: readonly NewBlobRow[];
+  /** Stored roots to touch (see {@link WriteBatch.touch}). */
+  readonly touch: readonly Ref[];
   /** Blobs (including chunks) this write adds, and their stored bytes. */
   readonly blobsWritten: number;
   readonly bytesWritten: number;
@@ -68,7 +71,7 @@ export interface PreparedWrite {
 }
 
 /**
- * Prepares the statements that store every blob of `plan` the store lacks.
+ * Prepares the rows that store every blob of `plan` the store lacks.
  *
  * 1. Ask which planned and required refs are stored; a required ref that is not is NOT_FOUND.
  *    Refs this store confirmed recently are not asked about again, except the
@@ -79,9 +82,9 @@ export interface PreparedWrite {
  * 2. Cut each other missing blob over `chunkAbove` into content-defined chunks and list nodes.
  * 3. Ask which of those chunks are stored (again skipping confirmed ones); keep the missing.
  * 4. Compress what is left where it pays.
- * 5. Emit INSERT OR IGNORE for each row, then its edges. Each edge insert looks its
- *    target up by ref and fails (NOT NULL) when it is gone, so a blob removed
- *    after step 1 aborts the transaction instead of leaving a dangling edge.
+ * 5. Hand the rows and their links to the storage floor, which records an edge per
+ *    link and refuses the whole write (missing-link) when a target is gone, so a
+ *    blob removed after step 1 aborts the transaction instead of leaving a dangling edge.
  */
 export async function prepareWrite(ctx: BlobContext, plan: WritePlan): Promise<PreparedWrite> {
   const planned = [...plan.blobs.values()];
@@ -143,59 +146,19 @@ export async function prepareWrite(ctx: BlobContext, plan: WritePlan): Promise<P
     rows.push(piece);
   }
   compressRows(ctx, rows);
-  const now = Date.now();
-  const statements: InStatement[] = [];
   let bytesWritten = 0;
-  const edges: Array<[Ref, Ref]> = [];
-  // Rows go in groups: one statement per 16 rows measured almost twice the
-  // throughput of one per row (a statement costs a prepare and a step).
-  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-    const part = rows.slice(i, i + ROWS_PER_INSERT);
-    const args: Array<Uint8Array | string | number> = [];
-    for (const row of part) {
-      bytesWritten += row.data.byteLength;
-      args.push(refToBytes(row.ref), row.kind, row.encoding, row.size, row.data.byteLength, now, row.data);
-      for (const child of new Set(row.children)) edges.push([row.ref, child]);
-    }
-    statements.push({ sql: INSERT_ROWS[part.length - 1]!, args });
-  }
-  statements.push(...edgeStatements(edges));
+  for (const row of rows) bytesWritten += row.data.byteLength;
   // A root the store already had may be old and unreachable: touch it, so gc's
   // grace period protects it until the caller roots it.
-  const touched = [...plan.roots].filter((ref) => stored.has(ref));
-  if (touched.length > 0) {
-    statements.push({ sql: "UPDATE blobs SET created_at = ? WHERE ref IN (SELECT unhex(value) FROM json_each(?))", args: [now, JSON.stringify(touched)] });
-  }
+  const touch = [...plan.roots].filter((ref) => stored.has(ref));
   const reliedOn = [...planned.map((b) => b.ref), ...required, ...pieces.map((p) => p.ref)];
-  return { statements, blobsWritten: rows.length, bytesWritten, reliedOn };
-}
-
-const ROWS_PER_INSERT = 16;
-const INSERT_ROWS = Array.from(
-  { length: ROWS_PER_INSERT },
-  (_, i) => `INSERT OR IGNORE INTO blobs (ref, kind, encoding, size, stored_size, created_at, data) VALUES ${Array(i + 1).fill("(?, ?, ?, ?, ?, ?, ?)").join(", ")}`,
-);
-
-/** Refs per statement that passes them as one JSON array (constant SQL text, cheap to prepare). */
-const REFS_PER_STATEMENT = 2000;
-
-/**
- * Statements recording each `[src, dst]` edge. The ids are looked up by ref inside
- * the transaction; a target that is not stored makes the lookup NULL and the
- * insert fail (edges.dst is NOT NULL), aborting the whole transaction.
- */
-export function edgeStatements(edges: ReadonlyArray<readonly [Ref, Ref]>): InStatement[] {
-  const out: InStatement[] = [];
-  for (let i = 0; i < edges.length; i += REFS_PER_STATEMENT) {
-    out.push({
-      sql: `INSERT INTO edges (src, dst)
-            SELECT (SELECT id FROM blobs WHERE ref = unhex(e.value ->> 0)), (SELECT id FROM blobs WHERE ref = unhex(e.value ->> 1))
-            FROM json_each(?) AS e WHERE true
-            ON CONFLICT (src, dst) DO NOTHING`,
-      args: [JSON.stringify(edges.slice(i, i + REFS_PER_STATEMENT))],
-    });
-  }
-  return out;
+  return {
+    rows: rows.map((r) => ({ ref: r.ref, kind: r.kind, encoding: r.encoding, size: r.size, data: r.data, links: r.children })),
+    touch,
+    blobsWritten: rows.length,
+    bytesWritten,
+    reliedOn,
+  };
 }
 
 /**
@@ -278,40 +241,41 @@ function groupIntoLists(entries: ChunkEntry[], pieces: Row[]): ChunkEntry[] {
 }
 
 /** Which of `refs` the store holds. */
-export async function storedRefs(ctx: BlobContext, refs: Iterable<Ref>): Promise<Set<Ref>> {
-  const unique = [...new Set(refs)];
-  const found = new Set<Ref>();
-  for (let i = 0; i < unique.length; i += REFS_PER_STATEMENT) {
-    const part = unique.slice(i, i + REFS_PER_STATEMENT);
-    const result = await ctx.db.execute("SELECT lower(hex(ref)) FROM blobs WHERE ref IN (SELECT unhex(value) FROM json_each(?))", [JSON.stringify(part)]);
-    for (const row of result.rows) found.add(row[0] as Ref);
-  }
-  return found;
+export function storedRefs(ctx: BlobContext, refs: Iterable<Ref>): Promise<Set<Ref>> {
+  return ctx.storage.storedRefs(refs);
+}
+
+/** What {@link executeWrite} adds to the plan's rows in the same transaction. */
+export interface WriteTail {
+  readonly history?: NewHistoryRow;
+  readonly extra?: readonly ExtraStatement[];
 }
 
 /**
- * Stores `plan` and runs `tail` after its blobs, all in one write transaction.
- * Returns the results of the `tail` statements.
+ * Stores `plan`, and the history row and statements of `tail`, in one write
+ * transaction. Returns the floor's outcome: `head-moved` when the tail's history
+ * row expected another head (nothing written).
  *
  * If a blob the plan relied on vanished between the check and the transaction
  * (a concurrent gc), the transaction aborts whole and is prepared once more,
  * asking the store about every ref.
  */
-export async function executeWrite(ctx: BlobContext, plan: WritePlan, tail: InStatement[] = []): Promise<{ results: ResultSetLike[]; prepared: PreparedWrite }> {
+export async function executeWrite(
+  ctx: BlobContext,
+  plan: WritePlan,
+  tail: WriteTail = {},
+): Promise<{ outcome: Exclude<WriteOutcome, { reason: "missing-link" }>; prepared: PreparedWrite }> {
   for (let attempt = 0; ; attempt++) {
     const prepared = await prepareWrite(ctx, plan);
-    try {
-      const results = await ctx.db.writeBatch([...prepared.statements, ...tail]);
+    const outcome = await ctx.storage.write({ blobs: prepared.rows, touch: prepared.touch, now: Date.now(), ...tail });
+    if (outcome.ok) {
       rememberStored(ctx, prepared.reliedOn);
       for (const blob of plan.blobs.values()) if (blob.text !== undefined) ctx.strings.remember(blob.ref, blob.text);
-      return { results: results.slice(prepared.statements.length), prepared };
-    } catch (error) {
-      if (attempt === 0 && error instanceof CairnError && /NOT NULL constraint failed: (edges\.|history\.manifest)/.test(causeMessage(error))) {
-        ctx.knownStored.clear();
-        continue;
-      }
-      throw error;
+      return { outcome, prepared };
     }
+    if (outcome.reason === "head-moved") return { outcome, prepared };
+    ctx.knownStored.clear();
+    if (attempt > 0) throw new CairnError("NOT_FOUND", "a blob this write links to is not stored (removed while the write was prepared, twice)", {});
   }
 }
 
@@ -322,12 +286,3 @@ function rememberStored(ctx: BlobContext, refs: readonly Ref[]): void {
   for (const ref of refs) ctx.knownStored.add(ref);
 }
 
-/** The rows of a statement result, as returned by the database layer. */
-export interface ResultSetLike {
-  readonly rows: ArrayLike<ArrayLike<unknown>>;
-}
-
-/** The message of the libSQL error behind a translated error. */
-export function causeMessage(error: CairnError): string {
-  return error.cause instanceof Error ? error.cause.message : "";
-}

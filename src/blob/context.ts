@@ -1,12 +1,16 @@
 /**
  * The settings every blob operation reads, parsed and validated once by openStore.
  */
-import type { Database } from "../db/database.js";
+import type { Database } from "../storage/libsql/database.js";
+import type { Storage } from "../storage/storage.js";
 import type { ChunkingParams } from "../codec/chunker.js";
 import type { CompressionProfile } from "../codec/compression.js";
 import type { StringCache } from "./large-string-cache.js";
 
 export interface BlobContext {
+  /** The storage floor: every row read and write of blob/, checkpoint/ and session/. */
+  readonly storage: Storage;
+  /** @internal The libSQL database, for the layers not yet on the floor (maintenance, adapters). */
   readonly db: Database;
   readonly profile: CompressionProfile;
   /** Strings and byte arrays inside values at least this large are moved out. */

@@ -2,8 +2,8 @@
  * Blob rows as maintenance reads them: fetched by ref, and turned back into
  * logical bytes within the sizes they record (never trusting a row's claims).
  */
-import { toBytes } from "../blob/blob-reader.js";
-import type { Database, Row } from "../db/database.js";
+import { toBytes } from "../storage/libsql/libsql-storage.js";
+import type { Database, Row } from "../storage/libsql/database.js";
 import { refFromBytes, type Ref } from "../hash/ref.js";
 
 /** One stored row: the blob's ref, what it is, how it is stored, and its stored bytes. */

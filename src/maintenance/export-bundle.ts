@@ -7,7 +7,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { open, rename, unlink, type FileHandle } from "node:fs/promises";
 import type { Writable } from "node:stream";
 import { once } from "node:events";
-import { toBytes } from "../blob/blob-reader.js";
+import { toBytes } from "../storage/libsql/libsql-storage.js";
 import { CairnError, describe } from "../errors.js";
 import { refFromBytes, type Ref } from "../hash/ref.js";
 import { parseSessionId } from "../session/session.js";

@@ -3,12 +3,12 @@
  * blob rows (with their edges) before the history rows that name them, in
  * bounded transactions. Importing the same bundle twice changes nothing.
  */
-import { edgeStatements, storedRefs } from "../blob/blob-writer.js";
+import { storedRefs } from "../blob/blob-writer.js";
 import type { BlobContext } from "../blob/context.js";
 import { BlobLink, decodeValue, LinkTag } from "../codec/value-codec.js";
 import { Encoding } from "../blob/blob-writer.js";
-import type { InStatement } from "../db/database.js";
-import { causeMessage } from "../blob/blob-writer.js";
+import type { InStatement } from "../storage/libsql/database.js";
+import type { NewBlobRow } from "../storage/storage.js";
 import { CairnError, describe } from "../errors.js";
 import { refToBytes, type Ref } from "../hash/ref.js";
 import { parseSessionId } from "../session/session.js";
@@ -344,23 +344,20 @@ async function writeBlobs(
   let bytes = 0;
   onProgress?.(0, refs.length, "write");
   for (let i = 0; i < refs.length; ) {
-    const statements: InStatement[] = [];
-    const edges: Array<[Ref, Ref]> = [];
+    const batch: NewBlobRow[] = [];
     let batchBytes = 0;
-    const now = Date.now();
-    for (; i < refs.length && statements.length < ROWS_PER_TRANSACTION && batchBytes < BYTES_PER_TRANSACTION; i++) {
+    for (; i < refs.length && batch.length < ROWS_PER_TRANSACTION && batchBytes < BYTES_PER_TRANSACTION; i++) {
       const ref = refs[i]!;
       const entry = index.blobs.get(ref)!;
       const row = await readBlobRow(source, entry);
-      statements.push({
-        sql: "INSERT OR IGNORE INTO blobs (ref, kind, encoding, size, stored_size, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        args: [refToBytes(ref), row.kind, row.encoding, row.size, row.data.byteLength, now, row.data],
-      });
-      for (const link of entry.links) edges.push([ref, link]);
+      batch.push({ ref, kind: row.kind, encoding: row.encoding, size: row.size, data: row.data, links: entry.links });
       batchBytes += row.data.byteLength;
     }
-    await ctx.db.writeBatch([...statements, ...edgeStatements(edges)]);
-    rows += statements.length;
+    const outcome = await ctx.storage.write({ blobs: batch, touch: [], now: Date.now() });
+    if (!outcome.ok) {
+      throw new CairnError("CONFLICT", "a blob the bundle's rows link to was removed during the import (a concurrent gc); import again", {});
+    }
+    rows += batch.length;
     bytes += batchBytes;
     onProgress?.(rows, refs.length, "write");
   }
@@ -406,7 +403,7 @@ async function writeSession(ctx: BlobContext, plan: SessionPlan): Promise<number
     const results = await ctx.db.writeBatch(statements);
     return results.slice(1, -1).reduce((sum, r) => sum + r.rowsAffected, 0);
   } catch (error) {
-    const message = error instanceof CairnError ? causeMessage(error) : "";
+    const message = error instanceof CairnError && error.cause instanceof Error ? error.cause.message : "";
     if (/NOT NULL constraint failed: sessions\.head/.test(message)) {
       throw new CairnError("CONFLICT", `session ${plan.id} changed during the import and now differs from the bundle; its history was not imported`, { session: plan.id }, { cause: error });
     }

@@ -2,7 +2,7 @@
  * Pins: named roots. A pinned blob, and everything reachable from it, is kept
  * by gc for as long as the pin exists.
  */
-import { toBytes } from "../blob/blob-reader.js";
+import { toBytes } from "../storage/libsql/libsql-storage.js";
 import { CairnError, describe } from "../errors.js";
 import { parseRef, refFromBytes, refToBytes, type Ref } from "../hash/ref.js";
 import { CONTEXT, type Store } from "../store.js";

@@ -3,7 +3,7 @@
  * unreachable from every root once they are gone, in the order they may be
  * deleted (every blob after all unreachable blobs that link to it).
  */
-import type { Database } from "../db/database.js";
+import type { Database } from "../storage/libsql/database.js";
 import { PIECE_KINDS } from "./blob-rows.js";
 
 /** Rows and bytes of a group of blobs a gc removes. */

@@ -2,7 +2,7 @@
  * Executing a gc plan: retention, then the sweep, each in write transactions of
  * bounded size, each re-checking inside its transaction what it deletes.
  */
-import type { Database } from "../db/database.js";
+import type { Database } from "../storage/libsql/database.js";
 import { PIECE_KINDS } from "./blob-rows.js";
 import { dropsRow } from "./plan-gc.js";
 

@@ -4,11 +4,11 @@
  * and returns every finding. It never stops at the first, and never repairs.
  */
 import { storedRefs, Encoding } from "../blob/blob-writer.js";
-import { toBytes } from "../blob/blob-reader.js";
+import { toBytes } from "../storage/libsql/libsql-storage.js";
 import type { BlobContext } from "../blob/context.js";
 import { decodeChunkList } from "../codec/chunk-list.js";
 import { readManifest } from "../checkpoint/dehydrate.js";
-import type { Database } from "../db/database.js";
+import type { Database } from "../storage/libsql/database.js";
 import { hashBytes, refFromBytes, type Ref } from "../hash/ref.js";
 import { CONTEXT, type Store } from "../store.js";
 import { fetchBlobRows, materializeRow, reasonOf, rowFrom, type BlobRow } from "./blob-rows.js";

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { createClient } from "@libsql/client";
 import { afterEach, describe, expect, it } from "vitest";
 import { CairnError, openStore } from "../../src/index.js";
-import { SCHEMA_VERSION } from "../../src/db/schema.js";
+import { SCHEMA_VERSION } from "../../src/storage/libsql/schema.js";
 import { DATABASE } from "../../src/store.js";
 import { tempDir } from "../support/backends.js";
 

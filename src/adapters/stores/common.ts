@@ -4,7 +4,7 @@
  */
 import { decodeValue, encodeValue, type LinkSink } from "../../codec/value-codec.js";
 import { CairnError, describe } from "../../errors.js";
-import type { Database } from "../../db/database.js";
+import type { Database } from "../../storage/libsql/database.js";
 import { DATABASE, type Store } from "../../store.js";
 
 /** The database behind `store`. @throws CairnError INVALID_ARGUMENT when `store` is not an opened cairn store. */

@@ -14,7 +14,7 @@
  * state, where cairn deduplicates them.
  */
 import { CairnError } from "../../errors.js";
-import type { Database, InStatement } from "../../db/database.js";
+import type { Database, InStatement } from "../../storage/libsql/database.js";
 import type { Store } from "../../store.js";
 import { bad, databaseOf, decodeInline, encodeInline, parseInteger, parseOptions, parseText, parseTime } from "./common.js";
 

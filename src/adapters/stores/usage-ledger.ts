@@ -10,7 +10,7 @@
  * usage. Totals are computed by SQLite (`SUM ... GROUP BY`) over indexed rows.
  */
 import { CairnError } from "../../errors.js";
-import type { Database, InStatement } from "../../db/database.js";
+import type { Database, InStatement } from "../../storage/libsql/database.js";
 import type { Checkpoint } from "../../checkpoint/checkpoint.js";
 import { COMMIT_EXTRA, Session, type CommitOptions, type CommitResult } from "../../session/session.js";
 import type { Store } from "../../store.js";
@@ -269,7 +269,7 @@ function parseEntry(entry: UsageInput, now: number): UsageRow {
   };
 }
 
-function insert(session: string, row: UsageRow, withCommit: boolean): InStatement {
+function insert(session: string, row: UsageRow, withCommit: boolean): { sql: string; args: Array<string | number | null | Uint8Array> } {
   const seq = withCommit ? "(SELECT MAX(seq) FROM history WHERE session = ?1)" : "NULL";
   return {
     sql: `INSERT INTO usage (session, seq, source, model, input_tokens, output_tokens, cached_tokens, reasoning_tokens, time, meta)

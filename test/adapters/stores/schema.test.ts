@@ -7,7 +7,7 @@ import { createClient } from "@libsql/client";
 import { afterEach, describe, expect, it } from "vitest";
 import { openStore } from "../../../src/index.js";
 import { EventLog, UsageLedger } from "../../../src/adapters/stores/index.js";
-import { SCHEMA_VERSION } from "../../../src/db/schema.js";
+import { SCHEMA_VERSION } from "../../../src/storage/libsql/schema.js";
 import { DATABASE } from "../../../src/store.js";
 import { tempDir } from "../../support/backends.js";
 

@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Client, Config, InArgs, InStatement, LibsqlError, ResultSet, Row } from "@libsql/client";
-import { CairnError } from "../errors.js";
+import { CairnError } from "../../errors.js";
 
 export type { InStatement, ResultSet, Row };
 

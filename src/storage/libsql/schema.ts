@@ -2,7 +2,7 @@
  * The schema and its forward-only migrations, versioned with PRAGMA user_version.
  * A database from a newer cairn is refused, never rewritten.
  */
-import { CairnError } from "../errors.js";
+import { CairnError } from "../../errors.js";
 import type { Database } from "./database.js";
 
 /** The schema version this build writes. */

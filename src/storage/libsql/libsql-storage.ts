@@ -1,0 +1,238 @@
+/**
+ * The storage floor on libSQL: the SQL of blob rows, edges, history rows and
+ * sessions, and the translation of constraint failures into typed outcomes.
+ *
+ * The database enforces the links itself: an edge, and a history row's manifest,
+ * look their targets up by ref inside the transaction into NOT NULL columns, so
+ * a blob that vanished (a concurrent gc) aborts the whole write; the expected
+ * head is compared inside the INSERT, whose NOT NULL seq aborts it when the head
+ * moved on.
+ */
+import { CairnError } from "../../errors.js";
+import { refFromBytes, refToBytes, type Ref } from "../../hash/ref.js";
+import type {
+  BlobRow,
+  BlobRowInfo,
+  ForkOutcome,
+  HistoryQuery,
+  HistoryRow,
+  SessionRow,
+  Storage,
+  WriteBatch,
+  WriteOutcome,
+} from "../storage.js";
+import type { Database, InStatement } from "./database.js";
+
+/** Rows per INSERT: one statement per 16 rows measured almost twice the throughput of one per row (a statement costs a prepare and a step). */
+const ROWS_PER_INSERT = 16;
+const INSERT_ROWS = Array.from(
+  { length: ROWS_PER_INSERT },
+  (_, i) => `INSERT OR IGNORE INTO blobs (ref, kind, encoding, size, stored_size, created_at, data) VALUES ${Array(i + 1).fill("(?, ?, ?, ?, ?, ?, ?)").join(", ")}`,
+);
+
+/** Refs per statement that passes them as one JSON array (constant SQL text, cheap to prepare). */
+const REFS_PER_STATEMENT = 2000;
+
+/** The libSQL implementation of {@link Storage}. */
+export class LibsqlStorage implements Storage {
+  readonly #db: Database;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  async storedRefs(refs: Iterable<Ref>): Promise<Set<Ref>> {
+    const unique = [...new Set(refs)];
+    const found = new Set<Ref>();
+    for (let i = 0; i < unique.length; i += REFS_PER_STATEMENT) {
+      const part = unique.slice(i, i + REFS_PER_STATEMENT);
+      const result = await this.#db.execute("SELECT lower(hex(ref)) FROM blobs WHERE ref IN (SELECT unhex(value) FROM json_each(?))", [JSON.stringify(part)]);
+      for (const row of result.rows) found.add(row[0] as Ref);
+    }
+    return found;
+  }
+
+  async blobRows(refs: readonly Ref[]): Promise<Map<Ref, BlobRow>> {
+    const out = new Map<Ref, BlobRow>();
+    for (let i = 0; i < refs.length; i += REFS_PER_STATEMENT) {
+      const part = refs.slice(i, i + REFS_PER_STATEMENT);
+      const result = await this.#db.execute("SELECT ref, kind, encoding, size, data FROM blobs WHERE ref IN (SELECT unhex(value) FROM json_each(?))", [
+        JSON.stringify(part),
+      ]);
+      for (const row of result.rows) {
+        const ref = refFromBytes(toBytes(row[0]));
+        out.set(ref, { ref, kind: String(row[1]), encoding: Number(row[2]), size: Number(row[3]), data: toBytes(row[4]) });
+      }
+    }
+    return out;
+  }
+
+  async blobRowInfo(ref: Ref): Promise<BlobRowInfo | undefined> {
+    const result = await this.#db.execute("SELECT kind, encoding, size, stored_size FROM blobs WHERE ref = ?", [refToBytes(ref)]);
+    const row = result.rows[0];
+    if (!row) return undefined;
+    return { kind: String(row[0]), encoding: Number(row[1]), size: Number(row[2]), storedSize: Number(row[3]) };
+  }
+
+  /**
+   * One transaction: 1. the new blob rows, 2. their edges, 3. the touched roots,
+   * 4. the history row (its seq computed against the expected head), 5. the
+   * session's head, 6. the adapters' statements.
+   */
+  async write(batch: WriteBatch): Promise<WriteOutcome> {
+    const statements: InStatement[] = [];
+    const edges: Array<[Ref, Ref]> = [];
+    for (let i = 0; i < batch.blobs.length; i += ROWS_PER_INSERT) {
+      const part = batch.blobs.slice(i, i + ROWS_PER_INSERT);
+      const args: Array<Uint8Array | string | number> = [];
+      for (const row of part) {
+        args.push(refToBytes(row.ref), row.kind, row.encoding, row.size, row.data.byteLength, batch.now, row.data);
+        for (const link of new Set(row.links)) edges.push([row.ref, link]);
+      }
+      statements.push({ sql: INSERT_ROWS[part.length - 1]!, args });
+    }
+    for (let i = 0; i < edges.length; i += REFS_PER_STATEMENT) {
+      statements.push({
+        sql: `INSERT INTO edges (src, dst)
+              SELECT (SELECT id FROM blobs WHERE ref = unhex(e.value ->> 0)), (SELECT id FROM blobs WHERE ref = unhex(e.value ->> 1))
+              FROM json_each(?) AS e WHERE true
+              ON CONFLICT (src, dst) DO NOTHING`,
+        args: [JSON.stringify(edges.slice(i, i + REFS_PER_STATEMENT))],
+      });
+    }
+    if (batch.touch.length > 0) {
+      statements.push({ sql: "UPDATE blobs SET created_at = ? WHERE ref IN (SELECT unhex(value) FROM json_each(?))", args: [batch.now, JSON.stringify(batch.touch)] });
+    }
+    const historyAt = statements.length;
+    const history = batch.history;
+    if (history) {
+      statements.push(
+        {
+          sql: `INSERT INTO history (session, seq, manifest, turn, label, meta, created_at)
+                SELECT ?1, CASE WHEN ?2 IS NULL OR cur.head = ?2 THEN cur.head + 1 END,
+                       (SELECT id FROM blobs WHERE ref = ?3), ?4, ?5, ?6, ?7
+                FROM (SELECT COALESCE(MAX(seq), 0) AS head FROM history WHERE session = ?1) AS cur
+                RETURNING seq`,
+          args: [history.session, history.expectedHead ?? null, refToBytes(history.manifest), history.turn, history.label ?? null, history.meta ?? null, batch.now],
+        },
+        {
+          sql: `INSERT INTO sessions (id, head, created_at, updated_at)
+                VALUES (?1, (SELECT MAX(seq) FROM history WHERE session = ?1), ?2, ?2)
+                ON CONFLICT (id) DO UPDATE SET head = excluded.head, updated_at = excluded.updated_at`,
+          args: [history.session, batch.now],
+        },
+      );
+    }
+    for (const extra of batch.extra ?? []) statements.push({ sql: extra.sql, args: extra.args as never });
+    try {
+      const results = await this.#db.writeBatch(statements);
+      return { ok: true, seq: history ? Number(results[historyAt]!.rows[0]![0]) : undefined };
+    } catch (error) {
+      const failed = notNullColumn(error);
+      if (failed === "history.seq" && history) return { ok: false, reason: "head-moved", head: await this.head(history.session) };
+      if (failed === "history.manifest" || failed?.startsWith("edges.")) return { ok: false, reason: "missing-link" };
+      throw error;
+    }
+  }
+
+  async head(session: string): Promise<number> {
+    const result = await this.#db.execute("SELECT COALESCE(MAX(seq), 0) FROM history WHERE session = ?", [session]);
+    return Number(result.rows[0]![0]);
+  }
+
+  /**
+   * The rows come back as one JSON array built by SQLite, which measured 5x
+   * faster than iterating result rows through the client for a few hundred rows.
+   */
+  async historyRows(session: string, query: HistoryQuery = {}): Promise<HistoryRow[]> {
+    const args: unknown[] = [session];
+    let clause = "";
+    if (query.seq !== undefined) {
+      clause += " AND h.seq = ?";
+      args.push(query.seq);
+    }
+    if (query.before !== undefined) {
+      clause += " AND h.seq < ?";
+      args.push(query.before);
+    }
+    clause += " ORDER BY h.seq DESC";
+    if (query.limit !== undefined) {
+      clause += " LIMIT ?";
+      args.push(query.limit);
+    }
+    const result = await this.#db.execute(
+      `SELECT json_group_array(json_array(seq, ref, turn, label, meta, created_at)) FROM (
+         SELECT h.seq AS seq, lower(hex(b.ref)) AS ref, h.turn AS turn, h.label AS label,
+                CASE WHEN h.meta IS NULL THEN NULL ELSE hex(h.meta) END AS meta, h.created_at AS created_at
+         FROM history h JOIN blobs b ON b.id = h.manifest WHERE h.session = ?${clause})`,
+      args as never[],
+    );
+    const rows = JSON.parse(String(result.rows[0]![0])) as Array<[number, string, number, string | null, string | null, number]>;
+    // An aggregate's input order is not guaranteed by SQL (libSQL has no ORDER BY inside one): sort here.
+    rows.sort((a, b) => b[0] - a[0]);
+    return rows.map(([seq, ref, turn, label, meta, createdAt]) => ({
+      seq,
+      ref: ref as Ref,
+      turn,
+      label: label ?? undefined,
+      meta: meta === null ? undefined : Buffer.from(meta, "hex"),
+      createdAt,
+    }));
+  }
+
+  async sessions(): Promise<SessionRow[]> {
+    const result = await this.#db.execute("SELECT id, head, created_at, updated_at FROM sessions ORDER BY id");
+    return result.rows.map((row) => ({ id: String(row[0]), head: Number(row[1]), createdAt: Number(row[2]), updatedAt: Number(row[3]) }));
+  }
+
+  /** The row at `at` is looked up inside the transaction: if a concurrent delete removed it, the NOT NULL head fails and nothing is written. */
+  async fork(source: string, target: string, at: number, now: number): Promise<ForkOutcome> {
+    try {
+      await this.#db.writeBatch([
+        {
+          sql: "INSERT INTO sessions (id, head, created_at, updated_at) VALUES (?, (SELECT seq FROM history WHERE session = ? AND seq = ?), ?, ?)",
+          args: [target, source, at, now, now],
+        },
+        {
+          sql: `INSERT INTO history (session, seq, manifest, turn, label, meta, created_at)
+                SELECT ?, seq, manifest, turn, label, meta, created_at FROM history WHERE session = ? AND seq <= ?`,
+          args: [target, source, at],
+        },
+      ]);
+      return "forked";
+    } catch (error) {
+      if (notNullColumn(error) === "sessions.head") return "no-such-row";
+      if (isUniqueViolation(error)) return "target-exists";
+      throw error;
+    }
+  }
+
+  async dropSession(session: string): Promise<number> {
+    const results = await this.#db.writeBatch([
+      { sql: "DELETE FROM history WHERE session = ?", args: [session] },
+      { sql: "DELETE FROM sessions WHERE id = ?", args: [session] },
+    ]);
+    return results[0]!.rowsAffected;
+  }
+}
+
+/** A BLOB column as bytes (libSQL returns ArrayBuffer). */
+export function toBytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  throw new CairnError("INTEGRITY", `expected a BLOB column, got ${typeof value}`);
+}
+
+/** The message of the libSQL error behind a translated error. */
+function causeMessage(error: unknown): string {
+  return error instanceof CairnError && error.cause instanceof Error ? error.cause.message : "";
+}
+
+/** The `table.column` whose NOT NULL constraint failed the statement, if that is why it failed. */
+function notNullColumn(error: unknown): string | undefined {
+  return /NOT NULL constraint failed: (\w+\.\w+)/.exec(causeMessage(error))?.[1];
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return /UNIQUE constraint failed|PRIMARY KEY/.test(causeMessage(error));
+}

@@ -1,0 +1,137 @@
+/**
+ * The storage floor: the rows a store keeps (blobs and the edges between them,
+ * history rows and sessions) and the one write transaction that adds them. The
+ * layers above call this interface and never write SQL; the libSQL
+ * implementation (src/storage/libsql/) is the only place that names a table.
+ *
+ * Outcomes a caller acts on (a commit whose expected head moved, a link to a
+ * blob that vanished, a fork onto an existing session) come back as typed
+ * results, never as database message text.
+ */
+import type { Ref } from "../hash/ref.js";
+
+/** A blob row to insert (ignored if a row with its ref exists). */
+export interface NewBlobRow {
+  readonly ref: Ref;
+  readonly kind: string;
+  /** How `data` holds the blob (see src/blob/encoding.ts). */
+  readonly encoding: number;
+  /** The logical size in bytes. */
+  readonly size: number;
+  readonly data: Uint8Array;
+  /** The blobs this one links to: one edge each. Every one must be stored, or be in the same write. */
+  readonly links: readonly Ref[];
+}
+
+/** A stored blob row. */
+export interface BlobRow {
+  readonly ref: Ref;
+  readonly kind: string;
+  readonly encoding: number;
+  readonly size: number;
+  readonly data: Uint8Array;
+}
+
+/** A stored blob row without its data. */
+export interface BlobRowInfo {
+  readonly kind: string;
+  readonly encoding: number;
+  readonly size: number;
+  readonly storedSize: number;
+}
+
+/** A history row to append to a session. */
+export interface NewHistoryRow {
+  readonly session: string;
+  /** Append only if the session's head is this sequence number (0: empty); undefined appends after any head. */
+  readonly expectedHead: number | undefined;
+  /** The checkpoint's manifest: stored already, or in the same write. */
+  readonly manifest: Ref;
+  readonly turn: number;
+  readonly label: string | undefined;
+  /** The encoded meta value. */
+  readonly meta: Uint8Array | undefined;
+}
+
+/** A stored history row. */
+export interface HistoryRow {
+  readonly seq: number;
+  /** Its manifest's ref. */
+  readonly ref: Ref;
+  readonly turn: number;
+  readonly label: string | undefined;
+  /** The encoded meta value. */
+  readonly meta: Uint8Array | undefined;
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number;
+}
+
+/** Which history rows of a session to read: at most `limit`, below `before`, or the one `seq`. */
+export interface HistoryQuery {
+  readonly seq?: number;
+  readonly before?: number;
+  readonly limit?: number;
+}
+
+/** A stored session. */
+export interface SessionRow {
+  readonly id: string;
+  readonly head: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** One write transaction: all of it or nothing. */
+export interface WriteBatch {
+  readonly blobs: readonly NewBlobRow[];
+  /** Stored blobs to treat as written now, so that gc's grace period protects them until they are rooted. */
+  readonly touch: readonly Ref[];
+  readonly history?: NewHistoryRow;
+  /** The write's time, milliseconds since the epoch. */
+  readonly now: number;
+  /**
+   * @internal Statements of an adapter's own tables, run after the history row in
+   * the same transaction (the usage ledger). They may name the new row's seq as
+   * `(SELECT MAX(seq) FROM history WHERE session = ?)`.
+   */
+  readonly extra?: readonly ExtraStatement[];
+}
+
+/** @internal An adapter's statement, run inside a {@link WriteBatch}. */
+export interface ExtraStatement {
+  readonly sql: string;
+  readonly args: readonly unknown[];
+}
+
+/** What became of a {@link WriteBatch}. Nothing was written unless `ok`. */
+export type WriteOutcome =
+  | { readonly ok: true; /** The appended history row's seq, if the batch had one. */ readonly seq: number | undefined }
+  /** A new row links to (or the history row names) a blob that is neither stored nor in the batch. */
+  | { readonly ok: false; readonly reason: "missing-link" }
+  /** The session's head was not the expected one. */
+  | { readonly ok: false; readonly reason: "head-moved"; readonly head: number };
+
+/** What became of a fork. Nothing was written unless `forked`. */
+export type ForkOutcome = "forked" | "no-such-row" | "target-exists";
+
+/** The storage floor. */
+export interface Storage {
+  /** Which of `refs` are stored. */
+  storedRefs(refs: Iterable<Ref>): Promise<Set<Ref>>;
+  /** The rows of those of `refs` that are stored. */
+  blobRows(refs: readonly Ref[]): Promise<Map<Ref, BlobRow>>;
+  /** The row of `ref` without its data, or undefined. */
+  blobRowInfo(ref: Ref): Promise<BlobRowInfo | undefined>;
+  /** Runs `batch` as one transaction. */
+  write(batch: WriteBatch): Promise<WriteOutcome>;
+  /** The seq of the session's newest history row; 0 when it has none. */
+  head(session: string): Promise<number>;
+  /** History rows of `session`, newest first. */
+  historyRows(session: string, query?: HistoryQuery): Promise<HistoryRow[]>;
+  /** Every session with history, by id. */
+  sessions(): Promise<SessionRow[]>;
+  /** Copies the history rows of `source` up to `at` into the new session `target`, in one transaction. */
+  fork(source: string, target: string, at: number, now: number): Promise<ForkOutcome>;
+  /** Removes a session and its history rows; returns how many rows it had. */
+  dropSession(session: string): Promise<number>;
+}
