@@ -11,6 +11,7 @@ export type { ChunkingParams } from "./codec/chunker.js";
 export type { BackendKind } from "./storage/libsql/database.js";
 export { BlobStore, ValueStore, type PutOptions } from "./blob/blob-store.js";
 export type { BlobInfo } from "./blob/blob-reader.js";
+export type { BlobSource } from "./blob/blob-stream.js";
 export { unchanged, type Checkpoint, type Snapshots, type Manifest, type StoredCheckpoint, type SessionCheckpoint } from "./checkpoint/checkpoint.js";
 export { CheckpointStore, type GetCheckpointOptions } from "./checkpoint/checkpoint-store.js";
 export {

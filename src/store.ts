@@ -6,6 +6,8 @@ import { CairnError, describe } from "./errors.js";
 import { Database, type BackendKind } from "./storage/libsql/database.js";
 import { migrate } from "./storage/libsql/schema.js";
 import { LibsqlStorage } from "./storage/libsql/libsql-storage.js";
+import { libsqlAdapterStorage } from "./storage/libsql/libsql-adapter-storage.js";
+import { LibsqlMaintenance } from "./storage/libsql/libsql-maintenance.js";
 import { COMPRESSION_PROFILES, type CompressionProfile } from "./codec/compression.js";
 import { DEFAULT_CHUNKING, type ChunkingParams } from "./codec/chunker.js";
 import type { BlobContext } from "./blob/context.js";
@@ -166,6 +168,8 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
   }
   const ctx: BlobContext = {
     storage: new LibsqlStorage(db),
+    adapters: libsqlAdapterStorage(db),
+    maintenance: new LibsqlMaintenance(db),
     db,
     profile: config.profile,
     moveOutThreshold: config.moveOutThreshold,
@@ -193,14 +197,14 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     diffValues: async (a, b, options) => (await loadDiff()).diffStoredValues(live(), a, b, options),
     sync: () => db.sync(),
     close: () => db.close(),
-    verify: async (options) => (await loadMaintenance()).verify(store, options),
-    gc: async (options) => (await loadMaintenance()).gc(store, options),
-    pin: async (name, ref) => (await loadMaintenance()).pin(store, name, ref),
-    unpin: async (name) => (await loadMaintenance()).unpin(store, name),
-    listPins: async () => (await loadMaintenance()).listPins(store),
-    stats: async () => (await loadMaintenance()).stats(store),
-    exportBundle: async (options) => (await loadMaintenance()).exportBundle(store, options),
-    importBundle: async (options) => (await loadMaintenance()).importBundle(store, options),
+    verify: async (options) => (await loadMaintenance()).verify(live(), options),
+    gc: async (options) => (await loadMaintenance()).gc(live(), options),
+    pin: async (name, ref) => (await loadMaintenance()).pin(live(), name, ref),
+    unpin: async (name) => (await loadMaintenance()).unpin(live(), name),
+    listPins: async () => (await loadMaintenance()).listPins(live()),
+    stats: async () => (await loadMaintenance()).stats(live()),
+    exportBundle: async (options) => (await loadMaintenance()).exportBundle(live(), options),
+    importBundle: async (options) => (await loadMaintenance()).importBundle(live(), options),
   };
   return store;
 }

@@ -6,6 +6,7 @@ import { parseRef, type Ref } from "../hash/ref.js";
 import type { BlobContext } from "./context.js";
 import { blobInfo, readBlob, type BlobInfo } from "./blob-reader.js";
 import { executeWrite, storedRefs } from "./blob-writer.js";
+import { getStream, putStream, type BlobSource } from "./blob-stream.js";
 import { readValue } from "./value-reader.js";
 import { WritePlan } from "./write-plan.js";
 
@@ -51,6 +52,62 @@ export class BlobStore {
     const ref = plan.markRoot(plan.addBytes(bytes, kind));
     await executeWrite(this.#ctx(), plan);
     return ref;
+  }
+
+  /**
+   * Stores the bytes of `source` as one blob, reading it as it comes, and returns
+   * their ref: the SHA-256 of the whole byte sequence, the same ref (and the same
+   * stored chunks) `put` gives for the same bytes, so chunks the store has are
+   * not written again.
+   *
+   * `source` is an async iterable of `Uint8Array` pieces, a Node `Readable` (no
+   * encoding set: it yields Buffers) or a Web `ReadableStream<Uint8Array>`; pieces
+   * of any size are fine, and a piece may be reused by the source once it is handed over.
+   *
+   * Memory stays bounded whatever the size: the bytes are cut into content-defined
+   * chunks as they come, and the chunks the store lacks are written in batches of
+   * about 4 MiB, each its own transaction. The blob's root chunk list and its list
+   * nodes are written last, in one transaction with their edges: the blob exists
+   * (and `has(ref)` is true) only once that lands. Until then its chunks are
+   * unrooted rows, like any blob nothing refers to yet: gc's grace period (one
+   * hour by default) protects them, so a concurrent gc cannot remove them from
+   * under the stream, and a stream that fails or is abandoned leaves only
+   * unrooted chunks, which a later gc reclaims. Blobs under 1 MiB (and under the
+   * store's `chunkAbove`) are gathered and written exactly as `put` writes them.
+   *
+   * @throws CairnError INVALID_ARGUMENT (`source` is not one of those, or yields
+   *   something other than a Uint8Array; bad kind), LIMIT_EXCEEDED (more than the
+   *   store's `maxBlobBytes`). Nothing is rooted then, and the source is cancelled
+   *   (a Node stream destroyed). An error the source itself raises is rethrown as it is.
+   * @example const ref = await store.blobs.putStream(fs.createReadStream("big.bin"));
+   */
+  async putStream(source: BlobSource, options?: PutOptions): Promise<Ref> {
+    const kind = parseKind(options, "raw");
+    return putStream(this.#ctx(), source, kind);
+  }
+
+  /**
+   * The bytes of blob `ref` as a Web `ReadableStream` (async iterable in Node;
+   * `Readable.fromWeb` makes it a Node stream), pulled a chunk at a time, so
+   * memory stays bounded whatever the blob's size.
+   *
+   * Verified as it goes: every chunk is hashed against its own ref before it is
+   * emitted, and the SHA-256 of the whole is computed along the way; the last
+   * chunk is held back until that hash equals `ref`. A corrupt or missing row
+   * (or a chunk list that names other, valid chunks) errors the stream with
+   * CairnError INTEGRITY (details.expected and details.actual for a wrong whole),
+   * so the stream never closes normally with bytes whose SHA-256 is not `ref`.
+   * Bytes already read before such an error were each checked against their own
+   * chunk's ref, but only a stream that closes normally is the blob: a consumer
+   * writing to a file should treat an errored stream as no blob at all.
+   *
+   * The blob's row is read (and its size checked against `maxBlobBytes`) before
+   * the stream is returned; cancelling the stream stops the reads.
+   * @throws CairnError INVALID_REF, NOT_FOUND, LIMIT_EXCEEDED; the stream: INTEGRITY.
+   * @example for await (const chunk of await store.blobs.getStream(ref)) process.stdout.write(chunk);
+   */
+  async getStream(ref: Ref | string): Promise<ReadableStream<Uint8Array>> {
+    return getStream(this.#ctx(), parseRef(ref));
   }
 
   /**

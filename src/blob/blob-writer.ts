@@ -3,27 +3,16 @@
  * one write transaction. Asks the store which blobs it has (those are not sent
  * again), chunks and compresses the rest, and records their edges.
  */
-import { chunkBoundaries, type ChunkingParams } from "../codec/chunker.js";
-import { encodeChunkList, ChunkEntryType, type ChunkEntry } from "../codec/chunk-list.js";
-import { compress } from "../codec/compression.js";
 import { CairnError } from "../errors.js";
-import { hashBytes, type Ref } from "../hash/ref.js";
-import { chunkRef } from "./chunk-memo.js";
-import { rememberChunking, reuseCuts } from "./recent-chunkings.js";
+import type { Ref } from "../hash/ref.js";
+import { cutIntoTree, type TreePiece } from "./chunk-tree.js";
+import { compressedForm, Encoding } from "./encoding.js";
 import type { ExtraStatement, NewBlobRow, NewHistoryRow, WriteOutcome } from "../storage/storage.js";
 import type { BlobContext } from "./context.js";
 import type { PlannedBlob, WritePlan } from "./write-plan.js";
 
-/** How a blob's bytes are stored. Part of the on-disk format. */
-export const Encoding = { RAW: 0, DEFLATE: 1, CHUNKED: 2 } as const;
-export type Encoding = (typeof Encoding)[keyof typeof Encoding];
-
-/** Root chunk lists longer than this are split into list nodes. */
-const MAX_ROOT_ENTRIES = 32;
-/** List nodes are cut after an entry whose ref's first byte is 0 mod this (average fan-out). */
-const LIST_FANOUT = 16;
-const LIST_MIN = 4;
-const LIST_MAX = 64;
+/** @deprecated Moved to src/blob/encoding.ts; re-exported for maintenance until it imports it from there. */
+export { Encoding };
 
 interface Row {
   readonly ref: Ref;
@@ -48,11 +37,11 @@ function compressRows(ctx: BlobContext, rows: Row[]): void {
   for (const row of rows) {
     if (!row.compressible) continue;
     if (row.family !== undefined && verdicts.get(row.family) === false) continue;
-    const packed = compress(row.data, ctx.profile);
+    const packed = compressedForm(row.data, ctx.profile);
     if (row.family !== undefined && !verdicts.has(row.family)) verdicts.set(row.family, packed !== undefined);
     if (packed) {
-      row.data = packed;
-      row.encoding = Encoding.DEFLATE;
+      row.data = packed.data;
+      row.encoding = packed.encoding;
     }
   }
 }
@@ -162,82 +151,24 @@ export async function prepareWrite(ctx: BlobContext, plan: WritePlan): Promise<P
 }
 
 /**
- * Cuts `bytes` into chunks (added to `pieces`) and returns the row of the chunked
- * blob itself, whose data is its root chunk list.
+ * Cuts `bytes` into a chunk tree (its leaves and list nodes added to `pieces`)
+ * and returns the row of the chunked blob itself, whose data is its root list:
+ * see src/blob/chunk-tree.ts. A blob that would be one chunk is stored whole.
  */
-/** One-off blobs this large are cut into larger chunks (see {@link chunkingFor}). */
-const LARGE_BLOB = 1024 * 1024;
-const LARGE_CHUNKING: ChunkingParams = { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 };
-
-/**
- * Chunk sizes for a blob. Evolving values (histories) always get the store's
- * small chunks, since each turn rewrites only the chunks around its change. A
- * one-off blob of 1 MiB or more (a raw put, a large moved-out value) gets 64 KiB
- * chunks: a 1 MiB put then writes 16 rows instead of 256, which measured twice as
- * fast to write and read back. Chunking never changes a ref.
- */
-function chunkingFor(ctx: BlobContext, blob: PlannedBlob, size: number): ChunkingParams {
-  return blob.evolving !== true && size >= LARGE_BLOB && ctx.chunking.avg < LARGE_CHUNKING.avg ? LARGE_CHUNKING : ctx.chunking;
-}
-
-/** Size of the head chunk of an evolving value (see {@link chunkInto}). */
-const HEAD_CHUNK = 64;
-
-/** Evolving values up to this size are remembered for cut reuse and their chunks memoized. */
-const REMEMBER_UP_TO = 8 * 1024 * 1024;
-
 function chunkInto(ctx: BlobContext, blob: PlannedBlob, bytes: Uint8Array, pieces: Row[]): Row {
-  const { ref: blobRef, kind, children } = blob;
-  const remember = blob.evolving === true && bytes.byteLength <= REMEMBER_UP_TO;
-  const reused = remember ? reuseCuts(kind, bytes, ctx.chunking.min) : { cuts: [], refs: [] };
-  const start = reused.cuts.at(-1) ?? 0;
-  const params = chunkingFor(ctx, blob, bytes.byteLength);
-  // An evolving value starts with its container headers, which hold lengths that
-  // change every turn (a history's item count). Cut them off in a small chunk of
-  // their own, so the first content chunk is not rewritten on every append.
-  const scanFrom = blob.evolving === true && start === 0 ? HEAD_CHUNK : start;
-  const cuts = [...reused.cuts, ...(scanFrom > start ? [scanFrom] : []), ...chunkBoundaries(bytes.subarray(scanFrom), params).map((cut) => cut + scanFrom)];
-  if (cuts.length === 1) {
-    // One chunk would be the blob itself (same bytes, same ref): store it whole.
-    return { ref: blobRef, kind, encoding: Encoding.RAW, size: bytes.byteLength, data: bytes, children, compressible: true };
-  }
-  let entries: ChunkEntry[] = [];
-  const refs: Ref[] = [];
-  let from = 0;
-  cuts.forEach((end, i) => {
-    const data = bytes.subarray(from, end);
-    const ref = reused.refs[i] ?? (remember ? chunkRef(data) : hashBytes(data));
-    refs.push(ref);
-    pieces.push({ ref, kind: "chunk", encoding: Encoding.RAW, size: data.byteLength, data, children: [], compressible: true, family: blobRef });
-    entries.push({ type: ChunkEntryType.CHUNK, ref, size: data.byteLength });
-    from = end;
-  });
-  if (remember) rememberChunking({ kind, min: params.min, bytes, cuts, refs });
-  while (entries.length > MAX_ROOT_ENTRIES) entries = groupIntoLists(entries, pieces);
-  const data = encodeChunkList(entries);
+  const { ref, kind, children } = blob;
+  const tree = cutIntoTree(bytes, { kind, chunking: ctx.chunking, evolving: blob.evolving === true });
+  if (!tree) return { ref, kind, encoding: Encoding.RAW, size: bytes.byteLength, data: bytes, children, compressible: true };
+  for (const leaf of tree.leaves) pieces.push(pieceRow(leaf, ref));
+  for (const list of tree.lists) pieces.push(pieceRow(list, undefined));
   // Its edges: to the top of its chunk tree, and to whatever its bytes link to.
-  return { ref: blobRef, kind, encoding: Encoding.CHUNKED, size: bytes.byteLength, data, children: [...entries.map((e) => e.ref), ...children], compressible: false };
+  return { ref, kind, encoding: Encoding.CHUNKED, size: bytes.byteLength, data: tree.root.data, children: [...tree.root.links, ...children], compressible: false };
 }
 
-/** One level up the chunk tree: groups entries at content-defined boundaries into list nodes. */
-function groupIntoLists(entries: ChunkEntry[], pieces: Row[]): ChunkEntry[] {
-  const up: ChunkEntry[] = [];
-  let group: ChunkEntry[] = [];
-  const flush = () => {
-    const data = encodeChunkList(group);
-    const ref = hashBytes(data);
-    const size = group.reduce((sum, e) => sum + e.size, 0);
-    pieces.push({ ref, kind: "chunk-list", encoding: Encoding.RAW, size: data.byteLength, data, children: group.map((e) => e.ref), compressible: false });
-    up.push({ type: ChunkEntryType.LIST, ref, size });
-    group = [];
-  };
-  for (const entry of entries) {
-    group.push(entry);
-    const boundary = parseInt(entry.ref.slice(0, 2), 16) % LIST_FANOUT === 0;
-    if ((boundary && group.length >= LIST_MIN) || group.length >= LIST_MAX) flush();
-  }
-  if (group.length > 0) flush();
-  return up;
+/** The row of a tree piece: chunks are compressible (sharing their blob's verdict), list nodes are not. */
+function pieceRow(piece: TreePiece, family: Ref | undefined): Row {
+  const row = { ref: piece.ref, kind: piece.kind, encoding: Encoding.RAW, size: piece.size, data: piece.data, children: piece.links };
+  return family === undefined ? { ...row, compressible: false } : { ...row, compressible: true, family };
 }
 
 /** Which of `refs` the store holds. */
@@ -281,7 +212,8 @@ export async function executeWrite(
 
 const MAX_KNOWN = 200_000;
 
-function rememberStored(ctx: BlobContext, refs: readonly Ref[]): void {
+/** Remembers that `refs` are stored (see {@link BlobContext.knownStored}). */
+export function rememberStored(ctx: BlobContext, refs: readonly Ref[]): void {
   if (ctx.knownStored.size + refs.length > MAX_KNOWN) ctx.knownStored.clear();
   for (const ref of refs) ctx.knownStored.add(ref);
 }

@@ -3,6 +3,8 @@
  */
 import type { Database } from "../storage/libsql/database.js";
 import type { Storage } from "../storage/storage.js";
+import type { AdapterStorage } from "../storage/adapter-storage.js";
+import type { MaintenanceStorage } from "../storage/maintenance-storage.js";
 import type { ChunkingParams } from "../codec/chunker.js";
 import type { CompressionProfile } from "../codec/compression.js";
 import type { StringCache } from "./large-string-cache.js";
@@ -10,6 +12,10 @@ import type { StringCache } from "./large-string-cache.js";
 export interface BlobContext {
   /** The storage floor: every row read and write of blob/, checkpoint/ and session/. */
   readonly storage: Storage;
+  /** The storage floor's maintenance operations: every row read and write of maintenance/. */
+  readonly maintenance: MaintenanceStorage;
+  /** The storage floor's extension points for adapters (src/adapters/): their rows, as typed operations. */
+  readonly adapters: AdapterStorage;
   /** @internal The libSQL database, for the layers not yet on the floor (maintenance, adapters). */
   readonly db: Database;
   readonly profile: CompressionProfile;

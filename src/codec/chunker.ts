@@ -72,3 +72,65 @@ function findCut(bytes: Uint8Array, from: number, normal: number, end: number, m
   }
   return end;
 }
+
+/** Bytes gathered before a {@link StreamChunker} scans for cuts. */
+const STREAM_SCAN_BYTES = 2 * 1024 * 1024;
+
+/**
+ * Content-defined chunking over bytes that arrive in pieces: exactly the chunks
+ * {@link chunkBoundaries} cuts from the whole byte sequence, holding at most a few
+ * MiB. A cut depends only on the bytes from its chunk's start, so a cut found
+ * before the end of what has arrived, or a cut forced at `max`, is final; the
+ * bytes after the last final cut wait for more.
+ *
+ * The chunks returned are copies: the caller may reuse the buffers it pushes.
+ */
+export class StreamChunker {
+  readonly #params: ChunkingParams;
+  readonly #capacity: number;
+  #buffer: Uint8Array;
+  #length = 0;
+
+  constructor(params: ChunkingParams = DEFAULT_CHUNKING) {
+    this.#params = params;
+    this.#capacity = STREAM_SCAN_BYTES + params.max;
+    this.#buffer = new Uint8Array(this.#capacity);
+  }
+
+  /** Adds `bytes`; returns the chunks that are now complete, in order. */
+  push(bytes: Uint8Array): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    let offset = 0;
+    while (offset < bytes.byteLength) {
+      const n = Math.min(bytes.byteLength - offset, this.#capacity - this.#length);
+      this.#buffer.set(bytes.subarray(offset, offset + n), this.#length);
+      this.#length += n;
+      offset += n;
+      if (this.#length === this.#capacity) this.#cut(false, out);
+    }
+    return out;
+  }
+
+  /** The last chunks, once every byte was pushed. */
+  end(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    this.#cut(true, out);
+    return out;
+  }
+
+  #cut(final: boolean, out: Uint8Array[]): void {
+    const bytes = this.#buffer.subarray(0, this.#length);
+    let from = 0;
+    for (const cut of chunkBoundaries(bytes, this.#params)) {
+      // A cut at the end of what arrived, short of max, may move once more bytes come.
+      if (!final && cut === bytes.byteLength && cut - from < this.#params.max) break;
+      out.push(bytes.subarray(from, cut));
+      from = cut;
+    }
+    // The chunks handed out keep the old buffer; the rest moves to a new one.
+    const rest = bytes.subarray(from);
+    this.#buffer = new Uint8Array(final ? 0 : this.#capacity);
+    this.#buffer.set(rest);
+    this.#length = rest.byteLength;
+  }
+}

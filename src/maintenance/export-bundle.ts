@@ -7,11 +7,10 @@ import { createHash, randomBytes } from "node:crypto";
 import { open, rename, unlink, type FileHandle } from "node:fs/promises";
 import type { Writable } from "node:stream";
 import { once } from "node:events";
-import { toBytes } from "../storage/libsql/libsql-storage.js";
+import type { BlobContext } from "../blob/context.js";
 import { CairnError, describe } from "../errors.js";
-import { refFromBytes, type Ref } from "../hash/ref.js";
+import type { Ref } from "../hash/ref.js";
 import { parseSessionId } from "../session/session.js";
-import { CONTEXT, type Store } from "../store.js";
 import { BUNDLE_MAGIC, BUNDLE_VERSION, frameRecord, RecordType, type BundleRecord, type HistoryRecord, type PinRecord, type SessionRecord } from "./bundle-format.js";
 import { optionalCallback, optionsObject } from "./options.js";
 
@@ -42,9 +41,9 @@ const BLOBS_PER_PAGE = 64;
 /**
  * Writes a bundle of `options.sessions` (default: all sessions and all pins).
  *
- * 1. In one read transaction: the sessions, their history rows (with manifest
- *    refs), the pins when exporting everything, and the ids of every blob
- *    reachable from those roots (a recursive CTE over edges).
+ * 1. In one read transaction (the storage floor's export snapshot): the
+ *    sessions, their history rows (with manifest refs), the pins when exporting
+ *    everything, and the ids of every blob reachable from those roots along edges.
  * 2. Write the magic, header, session, history and pin records.
  * 3. Write the blob rows page by page (as stored: encoding and bytes untouched)
  *    with the refs each links to.
@@ -59,7 +58,7 @@ const BLOBS_PER_PAGE = 64;
  *   reachable blob during the export: a concurrent session delete and gc), INTEGRITY
  *   (a history row names a missing manifest: run verify), CLOSED, DATABASE.
  */
-export async function exportBundle(store: Store, options: ExportOptions): Promise<ExportResult> {
+export async function exportBundle(ctx: BlobContext, options: ExportOptions): Promise<ExportResult> {
   const opts = optionsObject<ExportOptions>(options, "exportBundle", ["sessions", "to", "onProgress"]);
   const onProgress = optionalCallback<(done: number, total: number) => void>("onProgress", opts.onProgress);
   const chosen = parseSessionList(opts.sessions);
@@ -67,33 +66,15 @@ export async function exportBundle(store: Store, options: ExportOptions): Promis
   if (!(typeof to === "string" && to.length > 0) && !(typeof to === "object" && to !== null && typeof (to as Writable).write === "function")) {
     throw new CairnError("INVALID_ARGUMENT", `exportBundle needs options.to: a file path or a writable stream, got ${describe(to)}`, { argument: "to" });
   }
-  const db = store[CONTEXT]().db;
 
   // 1. One snapshot of the roots and what they reach.
-  const filter = chosen === null ? null : JSON.stringify(chosen);
-  const [sessionRows, historyRows, pinRows, reachable] = await db.readBatch([
-    { sql: "SELECT id, head, created_at, updated_at FROM sessions WHERE ?1 IS NULL OR id IN (SELECT value FROM json_each(?1)) ORDER BY id", args: [filter] },
-    {
-      sql: `SELECT h.session, h.seq, b.ref, h.turn, h.label, h.meta, h.created_at FROM history h LEFT JOIN blobs b ON b.id = h.manifest
-            WHERE ?1 IS NULL OR h.session IN (SELECT value FROM json_each(?1)) ORDER BY h.session, h.seq`,
-      args: [filter],
-    },
-    { sql: "SELECT p.name, b.ref, p.created_at FROM pins p JOIN blobs b ON b.id = p.blob WHERE ?1 IS NULL ORDER BY p.name", args: [filter] },
-    {
-      sql: `WITH RECURSIVE live(id) AS (
-              SELECT h.manifest FROM history h WHERE ?1 IS NULL OR h.session IN (SELECT value FROM json_each(?1))
-              UNION SELECT p.blob FROM pins p WHERE ?1 IS NULL
-              UNION SELECT e.dst FROM edges e JOIN live l ON e.src = l.id)
-            SELECT l.id FROM live l JOIN blobs b ON b.id = l.id ORDER BY l.id`,
-      args: [filter],
-    },
-  ]);
-  const sessions: SessionRecord[] = sessionRows!.rows.map((r) => ({
+  const snapshot = await ctx.maintenance.exportSnapshot(chosen);
+  const sessions: SessionRecord[] = snapshot.sessions.map((r) => ({
     type: RecordType.SESSION,
-    id: String(r[0]),
-    head: Number(r[1]),
-    createdAt: Number(r[2]),
-    updatedAt: Number(r[3]),
+    id: r.id,
+    head: r.head,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
   }));
   if (chosen !== null) {
     const found = new Set(sessions.map((s) => s.id));
@@ -102,24 +83,24 @@ export async function exportBundle(store: Store, options: ExportOptions): Promis
   }
   const known = new Set(sessions.map((s) => s.id));
   const history: HistoryRecord[] = [];
-  for (const r of historyRows!.rows) {
-    if (!known.has(String(r[0]))) continue; // history without a session row: verify reports it
-    if (r[2] === null) {
-      throw new CairnError("INTEGRITY", `session ${String(r[0])} checkpoint ${Number(r[1])} names a manifest that is not stored; run verify`, { session: String(r[0]), seq: Number(r[1]) });
+  for (const r of snapshot.history) {
+    if (!known.has(r.session)) continue; // history without a session row: verify reports it
+    if (r.manifest === undefined) {
+      throw new CairnError("INTEGRITY", `session ${r.session} checkpoint ${r.seq} names a manifest that is not stored; run verify`, { session: r.session, seq: r.seq });
     }
     history.push({
       type: RecordType.HISTORY,
-      session: String(r[0]),
-      seq: Number(r[1]),
-      ref: refFromBytes(toBytes(r[2])),
-      turn: Number(r[3]),
-      label: r[4] === null ? null : String(r[4]),
-      meta: r[5] === null ? null : toBytes(r[5]),
-      createdAt: Number(r[6]),
+      session: r.session,
+      seq: r.seq,
+      ref: r.manifest,
+      turn: r.turn,
+      label: r.label ?? null,
+      meta: r.meta ?? null,
+      createdAt: r.createdAt,
     });
   }
-  const pins: PinRecord[] = pinRows!.rows.map((r) => ({ type: RecordType.PIN, name: String(r[0]), ref: refFromBytes(toBytes(r[1])), createdAt: Number(r[2]) }));
-  const ids = reachable!.rows.map((r) => Number(r[0]));
+  const pins: PinRecord[] = snapshot.pins.map((r) => ({ type: RecordType.PIN, name: r.name, ref: r.ref, createdAt: r.createdAt }));
+  const ids = snapshot.blobIds;
   const counts = { sessions: sessions.length, history: history.length, pins: pins.length, blobs: ids.length };
 
   // 2-4. Header and roots, blobs page by page, end record.
@@ -142,28 +123,13 @@ export async function exportBundle(store: Store, options: ExportOptions): Promis
     onProgress?.(0, ids.length);
     for (let i = 0; i < ids.length; i += BLOBS_PER_PAGE) {
       const page = ids.slice(i, i + BLOBS_PER_PAGE);
-      const result = await db.execute(
-        `SELECT b.ref, b.kind, b.encoding, b.size, b.data,
-                (SELECT group_concat(lower(hex(c.ref)), '') FROM edges e JOIN blobs c ON c.id = e.dst WHERE e.src = b.id)
-         FROM blobs b WHERE b.id IN (SELECT value FROM json_each(?)) ORDER BY b.id`,
-        [JSON.stringify(page)],
-      );
-      if (result.rows.length !== page.length) {
+      const rows = await ctx.maintenance.linkedBlobRows(page);
+      if (rows.length !== page.length) {
         throw new CairnError("CONFLICT", "blobs the exported sessions reach were removed during the export (a session was deleted and collected meanwhile); export again", {});
       }
-      for (const r of result.rows) {
-        const data = toBytes(r[4]);
-        const children = r[5] === null ? "" : String(r[5]);
-        storedBytes += data.byteLength;
-        await record({
-          type: RecordType.BLOB,
-          ref: refFromBytes(toBytes(r[0])),
-          kind: String(r[1]),
-          encoding: Number(r[2]),
-          size: Number(r[3]),
-          data,
-          children: children.match(/.{64}/g)?.map((hex) => hex as Ref) ?? [],
-        });
+      for (const r of rows) {
+        storedBytes += r.data.byteLength;
+        await record({ type: RecordType.BLOB, ref: r.ref, kind: r.kind, encoding: r.encoding, size: r.size, data: r.data, children: r.links });
       }
       onProgress?.(Math.min(i + BLOBS_PER_PAGE, ids.length), ids.length);
     }

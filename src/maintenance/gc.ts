@@ -4,7 +4,7 @@
  * a real run returns the same plan and what executing it did.
  */
 
-import { CONTEXT, type Store } from "../store.js";
+import type { BlobContext } from "../blob/context.js";
 import { optionalBoolean, optionalCallback, optionalDuration, optionalInt, optionalTime, optionsObject, since } from "./options.js";
 import { planGc, type GcPlan } from "./plan-gc.js";
 import { dropHistory, sweep, type SweepResult } from "./sweep.js";
@@ -50,8 +50,8 @@ const HISTORY_BATCH = 500;
  *
  * Roots are history rows (those retention keeps), pins, and blobs created less
  * than `grace` ms before the gc started; everything reachable from a root along
- * edges is kept. The mark is one recursive SQL query over edges; no blob is
- * decoded.
+ * edges is kept. The mark is one query of the storage floor over edges; no
+ * blob is decoded.
  *
  * Guarantee: never deletes a blob reachable from a root or younger than the
  * grace period, at the instant it is deleted, whatever runs concurrently: each
@@ -63,7 +63,7 @@ const HISTORY_BATCH = 500;
  * a real run starts from.
  * @throws CairnError INVALID_ARGUMENT (bad options, with nothing read or written), CLOSED, DATABASE.
  */
-export async function gc(store: Store, options?: GcOptions): Promise<GcReport> {
+export async function gc(ctx: BlobContext, options?: GcOptions): Promise<GcReport> {
   const opts = optionsObject<GcOptions>(options, "gc", ["dryRun", "keepLast", "olderThan", "grace", "batchSize", "onProgress"]);
   const dryRun = optionalBoolean("dryRun", opts.dryRun) ?? false;
   const keepLast = optionalInt("keepLast", opts.keepLast, 1);
@@ -71,22 +71,21 @@ export async function gc(store: Store, options?: GcOptions): Promise<GcReport> {
   const grace = optionalDuration("grace", opts.grace) ?? DEFAULT_GRACE_MS;
   const batchSize = optionalInt("batchSize", opts.batchSize, 1, 10_000) ?? DEFAULT_BATCH;
   const onProgress = optionalCallback<(done: number, total: number) => void | Promise<void>>("onProgress", opts.onProgress);
-  const ctx = store[CONTEXT]();
   const started = performance.now();
 
   // 1. Plan: retention rows and the mark, in one snapshot; garbage ordered top-down.
-  const work = await planGc(ctx.db, { startedAt: Date.now(), grace, keepLast, olderThan, batchSize, historyBatch: HISTORY_BATCH });
+  const work = await planGc(ctx.maintenance, { startedAt: Date.now(), grace, keepLast, olderThan, batchSize, historyBatch: HISTORY_BATCH });
   const planMs = since(started);
   if (dryRun) return { dryRun, plan: work.plan, result: undefined, timings: { plan: planMs, retention: 0, sweep: 0, total: since(started) } };
 
   // 2. Retention: drop the planned history rows (re-checked in each transaction).
   let t = performance.now();
-  const history = await dropHistory(ctx.db, work.dropRows, keepLast, olderThan, HISTORY_BATCH);
+  const history = await dropHistory(ctx.maintenance, work.dropRows, keepLast, olderThan, HISTORY_BATCH);
   const retentionMs = since(t);
 
   // 3. Sweep: delete the garbage top-down in bounded, re-checking transactions.
   t = performance.now();
-  const swept = await sweep(ctx.db, work.order, work.plan.cutoff.getTime(), batchSize, onProgress);
+  const swept = await sweep(ctx.maintenance, work.order, work.plan.cutoff.getTime(), batchSize, onProgress);
   // The writer trusts refs it saw stored recently; none may name a deleted blob now.
   if (swept.blobs > 0) ctx.knownStored.clear();
   return {

@@ -7,12 +7,11 @@ import { storedRefs } from "../blob/blob-writer.js";
 import type { BlobContext } from "../blob/context.js";
 import { BlobLink, decodeValue, LinkTag } from "../codec/value-codec.js";
 import { Encoding } from "../blob/blob-writer.js";
-import type { InStatement } from "../storage/libsql/database.js";
+import type { ImportHistoryRow } from "../storage/maintenance-storage.js";
 import type { NewBlobRow } from "../storage/storage.js";
 import { CairnError, describe } from "../errors.js";
-import { refToBytes, type Ref } from "../hash/ref.js";
+import type { Ref } from "../hash/ref.js";
 import { parseSessionId } from "../session/session.js";
-import { CONTEXT, type Store } from "../store.js";
 import { fetchBlobRows, materializeRow, reasonOf, type BlobRow } from "./blob-rows.js";
 import { badBundle, type HistoryRecord } from "./bundle-format.js";
 import { describeProblem, hashChunkTree, type FetchRows } from "./chunk-tree.js";
@@ -50,7 +49,6 @@ export interface ImportResult {
 const MAX_LABEL = 1024;
 const ROWS_PER_TRANSACTION = 256;
 const BYTES_PER_TRANSACTION = 8 * 1024 * 1024;
-const HISTORY_PER_STATEMENT = 1000;
 
 /**
  * Imports a bundle written by {@link exportBundle}.
@@ -82,14 +80,13 @@ const HISTORY_PER_STATEMENT = 1000;
  *   session or pin; nothing written, or nothing for that session if the store
  *   changed during the import), CLOSED, DATABASE.
  */
-export async function importBundle(store: Store, options: ImportOptions): Promise<ImportResult> {
+export async function importBundle(ctx: BlobContext, options: ImportOptions): Promise<ImportResult> {
   const opts = optionsObject<ImportOptions>(options, "importBundle", ["from", "onProgress"]);
   const onProgress = optionalCallback<(done: number, total: number, phase: ImportPhase) => void>("onProgress", opts.onProgress);
   const from = opts.from;
   if (!(typeof from === "string" && from.length > 0) && !(from instanceof Uint8Array)) {
     throw new CairnError("INVALID_ARGUMENT", `importBundle needs options.from: a file path or the bundle's bytes, got ${describe(from)}`, { argument: "from" });
   }
-  const ctx = store[CONTEXT]();
   const source = await openSource(from);
   try {
     // 1. Scan.
@@ -130,7 +127,7 @@ function bundleFetch(ctx: BlobContext, source: BundleSource, index: BundleIndex)
       if (entry) out.set(ref, await readBlobRow(source, entry));
       else elsewhere.push(ref);
     }
-    if (elsewhere.length > 0) for (const [ref, row] of await fetchBlobRows(ctx.db, elsewhere)) out.set(ref, row);
+    if (elsewhere.length > 0) for (const [ref, row] of await fetchBlobRows(ctx, elsewhere)) out.set(ref, row);
     return out;
   };
 }
@@ -288,11 +285,8 @@ async function planSessions(ctx: BlobContext, index: BundleIndex): Promise<Sessi
   }
   for (const session of index.sessions) {
     const rows = bySession.get(session.id) ?? [];
-    const existing = await ctx.db.execute(
-      `SELECT h.seq, lower(hex(b.ref)), h.turn, h.label, CASE WHEN h.meta IS NULL THEN NULL ELSE lower(hex(h.meta)) END, h.created_at FROM history h LEFT JOIN blobs b ON b.id = h.manifest WHERE h.session = ?`,
-      [session.id],
-    );
-    const theirs = new Map(existing.rows.map((r) => [Number(r[0]), r]));
+    const existing = await ctx.maintenance.sessionHistory(session.id);
+    const theirs = new Map(existing.map((r) => [r.seq, r]));
     const missing: HistoryRecord[] = [];
     for (const row of rows) {
       const other = theirs.get(row.seq);
@@ -301,17 +295,16 @@ async function planSessions(ctx: BlobContext, index: BundleIndex): Promise<Sessi
         continue;
       }
       const same =
-        other[1] === row.ref &&
-        Number(other[2]) === row.turn &&
-        (other[3] === null ? null : String(other[3])) === row.label &&
-        (other[4] === null ? null : String(other[4])) === (row.meta === null ? null : Buffer.from(row.meta).toString("hex")) &&
-        Number(other[5]) === row.createdAt;
+        other.manifest === row.ref &&
+        other.turn === row.turn &&
+        (other.label ?? null) === row.label &&
+        hexOrNull(other.meta ?? null) === hexOrNull(row.meta) &&
+        other.createdAt === row.createdAt;
       if (!same) {
         throw new CairnError("CONFLICT", `session ${session.id} exists with a different checkpoint ${row.seq}; nothing was imported`, { session: session.id, seq: row.seq });
       }
     }
-    const exists = await ctx.db.execute("SELECT 1 FROM sessions WHERE id = ?", [session.id]);
-    if (missing.length > 0 || exists.rows.length === 0) plans.push({ ...session, rows, missing });
+    if (missing.length > 0 || !(await ctx.maintenance.sessionExists(session.id))) plans.push({ ...session, rows, missing });
   }
   return plans;
 }
@@ -319,14 +312,10 @@ async function planSessions(ctx: BlobContext, index: BundleIndex): Promise<Sessi
 /** Pins to add; CONFLICT if the store has one of the names on another blob. */
 async function planPins(ctx: BlobContext, index: BundleIndex): Promise<BundleIndex["pins"]> {
   if (index.pins.length === 0) return [];
-  const existing = await ctx.db.execute(
-    "SELECT p.name, lower(hex(b.ref)) FROM pins p LEFT JOIN blobs b ON b.id = p.blob WHERE p.name IN (SELECT value FROM json_each(?))",
-    [JSON.stringify(index.pins.map((p) => p.name))],
-  );
-  const theirs = new Map(existing.rows.map((r) => [String(r[0]), r[1] === null ? null : String(r[1])]));
+  const theirs = await ctx.maintenance.pinsNamed(index.pins.map((p) => p.name));
   for (const p of index.pins) {
     if (theirs.has(p.name) && theirs.get(p.name) !== p.ref) {
-      throw new CairnError("CONFLICT", `pin ${p.name} exists on another blob; nothing was imported`, { pin: p.name, ref: p.ref, existing: theirs.get(p.name) });
+      throw new CairnError("CONFLICT", `pin ${p.name} exists on another blob; nothing was imported`, { pin: p.name, ref: p.ref, existing: theirs.get(p.name) ?? null });
     }
   }
   return index.pins.filter((p) => !theirs.has(p.name));
@@ -364,64 +353,38 @@ async function writeBlobs(
   return { rows, bytes };
 }
 
+/** Bytes as lowercase hex, or null. */
+function hexOrNull(bytes: Uint8Array | null): string | null {
+  return bytes === null ? null : Buffer.from(bytes).toString("hex");
+}
+
+/** A bundle history row as the storage floor writes it. */
+function importRow(h: HistoryRecord): ImportHistoryRow {
+  return { seq: h.seq, manifest: h.ref, turn: h.turn, label: h.label ?? undefined, meta: h.meta ?? undefined, createdAt: h.createdAt };
+}
+
 /**
- * Step 5: one session's missing history rows, in one transaction.
- * 1. Upsert the session row; its head is NULL (failing NOT NULL, aborting the
- *    transaction) if any row the store now holds differs from the bundle's.
- * 2. Insert the missing rows; each finds its manifest by ref (a vanished one aborts).
- * 3. Set the head to the newest row.
+ * Step 5: one session's missing history rows, in one transaction of the storage
+ * floor, which re-checks inside it that every row the store holds equals the
+ * bundle's and finds each new row's manifest by ref.
  */
 async function writeSession(ctx: BlobContext, plan: SessionPlan): Promise<number> {
-  const json = (rows: readonly HistoryRecord[]) =>
-    JSON.stringify(rows.map((h) => [h.seq, h.ref, h.turn, h.label, h.meta === null ? null : Buffer.from(h.meta).toString("hex"), h.createdAt]));
-  const statements: InStatement[] = [
-    {
-      sql: `INSERT INTO sessions (id, head, created_at, updated_at)
-            SELECT ?1, CASE WHEN EXISTS (
-                SELECT 1 FROM json_each(?2) AS r JOIN history h ON h.session = ?1 AND h.seq = r.value ->> 0
-                LEFT JOIN blobs m ON m.id = h.manifest
-                WHERE m.ref IS NOT unhex(r.value ->> 1) OR h.turn IS NOT (r.value ->> 2) OR h.label IS NOT (r.value ->> 3)
-                   OR h.meta IS NOT unhex(r.value ->> 4) OR h.created_at IS NOT (r.value ->> 5))
-              THEN NULL ELSE ?3 END, ?4, ?5
-            WHERE true
-            ON CONFLICT (id) DO UPDATE SET head = max(head, excluded.head), created_at = min(created_at, excluded.created_at),
-              updated_at = max(updated_at, excluded.updated_at)`,
-      args: [plan.id, json(plan.rows), plan.head, plan.createdAt, plan.updatedAt],
-    },
-  ];
-  for (let i = 0; i < plan.missing.length; i += HISTORY_PER_STATEMENT) {
-    statements.push({
-      sql: `INSERT INTO history (session, seq, manifest, turn, label, meta, created_at)
-            SELECT ?1, r.value ->> 0, (SELECT id FROM blobs WHERE ref = unhex(r.value ->> 1)), r.value ->> 2, r.value ->> 3, unhex(r.value ->> 4), r.value ->> 5
-            FROM json_each(?2) AS r WHERE true
-            ON CONFLICT (session, seq) DO NOTHING`,
-      args: [plan.id, json(plan.missing.slice(i, i + HISTORY_PER_STATEMENT))],
-    });
+  const outcome = await ctx.maintenance.importSession({
+    session: plan.id,
+    head: plan.head,
+    createdAt: plan.createdAt,
+    updatedAt: plan.updatedAt,
+    rows: plan.rows.map(importRow),
+    missing: plan.missing.map(importRow),
+  });
+  if (outcome.ok) return outcome.rows;
+  if (outcome.reason === "session-changed") {
+    throw new CairnError("CONFLICT", `session ${plan.id} changed during the import and now differs from the bundle; its history was not imported`, { session: plan.id });
   }
-  statements.push({ sql: "UPDATE sessions SET head = (SELECT max(seq) FROM history WHERE session = ?1) WHERE id = ?1", args: [plan.id] });
-  try {
-    const results = await ctx.db.writeBatch(statements);
-    return results.slice(1, -1).reduce((sum, r) => sum + r.rowsAffected, 0);
-  } catch (error) {
-    const message = error instanceof CairnError && error.cause instanceof Error ? error.cause.message : "";
-    if (/NOT NULL constraint failed: sessions\.head/.test(message)) {
-      throw new CairnError("CONFLICT", `session ${plan.id} changed during the import and now differs from the bundle; its history was not imported`, { session: plan.id }, { cause: error });
-    }
-    if (/NOT NULL constraint failed: history\.manifest/.test(message)) {
-      throw new CairnError("CONFLICT", `a manifest of session ${plan.id} was removed during the import (a concurrent gc); import again`, { session: plan.id }, { cause: error });
-    }
-    throw error;
-  }
+  throw new CairnError("CONFLICT", `a manifest of session ${plan.id} was removed during the import (a concurrent gc); import again`, { session: plan.id });
 }
 
 /** The missing pins, in one transaction; each finds its blob by ref. */
 async function writePins(ctx: BlobContext, pins: BundleIndex["pins"]): Promise<number> {
-  if (pins.length === 0) return 0;
-  const results = await ctx.db.writeBatch(
-    pins.map((p) => ({
-      sql: "INSERT INTO pins (name, blob, created_at) SELECT ?, id, ? FROM blobs WHERE ref = ? ON CONFLICT (name) DO NOTHING",
-      args: [p.name, p.createdAt, refToBytes(p.ref)],
-    })),
-  );
-  return results.reduce((sum, r) => sum + r.rowsAffected, 0);
+  return ctx.maintenance.addPins(pins);
 }

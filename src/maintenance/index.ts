@@ -1,6 +1,8 @@
 /**
  * Store maintenance: verify, gc with retention, pins, stats, and portable
- * bundles (export / import). Every function takes an opened Store.
+ * bundles (export / import). Every function takes the store's internal context
+ * (BlobContext) and reads and writes rows only through the storage floor
+ * (ctx.maintenance, ctx.storage); the Store methods are the public form.
  */
 export { verify, type VerifyOptions, type VerifyReport, type VerifyFinding } from "./verify.js";
 export { gc, DEFAULT_GRACE_MS, type GcOptions, type GcReport, type GcResult } from "./gc.js";

@@ -3,7 +3,7 @@
  * unreachable from every root once they are gone, in the order they may be
  * deleted (every blob after all unreachable blobs that link to it).
  */
-import type { Database } from "../storage/libsql/database.js";
+import type { MaintenanceStorage } from "../storage/maintenance-storage.js";
 import { PIECE_KINDS } from "./blob-rows.js";
 
 /** Rows and bytes of a group of blobs a gc removes. */
@@ -57,60 +57,30 @@ export interface GcSettings {
   readonly historyBatch: number;
 }
 
-/** History rows with their rank in their session (1 = the head). */
-export const RANKED_HISTORY = `SELECT session, seq, manifest, created_at, ROW_NUMBER() OVER (PARTITION BY session ORDER BY seq DESC) AS rank FROM history`;
-
-/**
- * Whether retention drops the ranked row `r`, with ?1 = keepLast and ?2 = olderThan
- * (either may be NULL). A row is dropped when it is not the head, some rule is
- * given, and no given rule keeps it: keepLast keeps the newest N rows, olderThan
- * keeps rows created at or after it.
- */
-export const dropsRow = (r: string) =>
-  `(${r}.rank > 1 AND (?1 IS NOT NULL OR ?2 IS NOT NULL) AND (?1 IS NULL OR ${r}.rank > ?1) AND (?2 IS NULL OR ${r}.created_at < ?2))`;
-
-const EDGE_PAGE = 2000;
-
 /**
  * Plans a gc.
  *
- * 1. In one read transaction: the history rows retention drops, and the mark: a
- *    recursive CTE from the roots (history rows retention keeps, pins, blobs
- *    created after the cutoff) along edges; every blob it does not reach is garbage.
+ * 1. In one read transaction (the storage floor's mark): the history rows
+ *    retention drops, and the blobs no root (history rows retention keeps, pins,
+ *    blobs created after the cutoff) reaches along edges: the garbage.
  * 2. Read the edges among garbage (by source id, a key lookup) and order the
  *    garbage so every blob comes after every garbage blob linking to it (Kahn's
  *    algorithm; a cycle, impossible for content-addressed links, goes last).
  * Nothing is decoded: the plan follows edges only.
  */
-export async function planGc(db: Database, settings: GcSettings): Promise<GcWork> {
+export async function planGc(storage: MaintenanceStorage, settings: GcSettings): Promise<GcWork> {
   const cutoff = settings.startedAt - settings.grace;
-  const retention = [settings.keepLast ?? null, settings.olderThan ?? null];
   // 1. Retention and mark, one snapshot.
-  const [dropped, garbage, all] = await db.readBatch([
-    { sql: `SELECT r.session, r.seq FROM (${RANKED_HISTORY}) AS r WHERE ${dropsRow("r")} ORDER BY r.session, r.seq`, args: retention },
-    {
-      sql: `WITH RECURSIVE
-              ranked AS (${RANKED_HISTORY}),
-              live(id) AS (
-                SELECT r.manifest FROM ranked r WHERE NOT ${dropsRow("r")}
-                UNION SELECT blob FROM pins
-                UNION SELECT id FROM blobs WHERE created_at > ?3
-                UNION SELECT e.dst FROM edges e JOIN live l ON e.src = l.id)
-            SELECT b.id, b.kind, b.size, b.stored_size FROM blobs b WHERE b.id NOT IN (SELECT id FROM live) ORDER BY b.id`,
-      args: [...retention, cutoff],
-    },
-    "SELECT count(*) FROM blobs",
-  ]);
-  const dropRows = dropped!.rows.map((row) => [String(row[0]), Number(row[1])] as const);
+  const { dropRows, garbage, blobs } = await storage.mark({ keepLast: settings.keepLast, olderThan: settings.olderThan }, cutoff);
   const ids: number[] = [];
   const byKind: Record<string, { blobs: number; storedBytes: number; logicalBytes: number }> = {};
   let storedBytes = 0;
   let logicalBytes = 0;
-  for (const row of garbage!.rows) {
-    const kind = String(row[1]);
-    const logical = PIECE_KINDS.includes(kind) ? 0 : Number(row[2]);
-    const stored = Number(row[3]);
-    ids.push(Number(row[0]));
+  for (const row of garbage) {
+    const kind = row.kind;
+    const logical = PIECE_KINDS.includes(kind) ? 0 : row.size;
+    const stored = row.storedSize;
+    ids.push(row.id);
     const totals = (byKind[kind] ??= { blobs: 0, storedBytes: 0, logicalBytes: 0 });
     totals.blobs++;
     totals.storedBytes += stored;
@@ -119,7 +89,7 @@ export async function planGc(db: Database, settings: GcSettings): Promise<GcWork
     logicalBytes += logical;
   }
   // 2. Order: parents before children.
-  const order = await topDown(db, ids);
+  const order = await topDown(storage, ids);
   const plan: GcPlan = {
     startedAt: new Date(settings.startedAt),
     cutoff: new Date(cutoff),
@@ -132,29 +102,24 @@ export async function planGc(db: Database, settings: GcSettings): Promise<GcWork
     storedBytes,
     logicalBytes,
     byKind,
-    liveBlobs: Number(all!.rows[0]![0]) - ids.length,
+    liveBlobs: blobs - ids.length,
     transactions: Math.ceil(dropRows.length / settings.historyBatch) + Math.ceil(ids.length / settings.batchSize),
   };
   return { plan, dropRows, order };
 }
 
 /** `ids` ordered so each comes after every id in `ids` that has an edge to it. */
-async function topDown(db: Database, ids: readonly number[]): Promise<number[]> {
+async function topDown(storage: MaintenanceStorage, ids: readonly number[]): Promise<number[]> {
   if (ids.length === 0) return [];
   const inGarbage = new Set(ids);
   const children = new Map<number, number[]>();
   const parents = new Map<number, number>();
-  for (let i = 0; i < ids.length; i += EDGE_PAGE) {
-    const result = await db.execute("SELECT src, dst FROM edges WHERE src IN (SELECT value FROM json_each(?))", [JSON.stringify(ids.slice(i, i + EDGE_PAGE))]);
-    for (const row of result.rows) {
-      const src = Number(row[0]);
-      const dst = Number(row[1]);
-      if (!inGarbage.has(dst) || src === dst) continue;
-      let list = children.get(src);
-      if (!list) children.set(src, (list = []));
-      list.push(dst);
-      parents.set(dst, (parents.get(dst) ?? 0) + 1);
-    }
+  for (const [src, dst] of await storage.edgesFromIds(ids)) {
+    if (!inGarbage.has(dst) || src === dst) continue;
+    let list = children.get(src);
+    if (!list) children.set(src, (list = []));
+    list.push(dst);
+    parents.set(dst, (parents.get(dst) ?? 0) + 1);
   }
   const order: number[] = [];
   const queue = ids.filter((id) => !parents.has(id));

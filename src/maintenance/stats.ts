@@ -1,10 +1,10 @@
 /**
  * stats(): what the store holds and how much sharing and compression save,
- * computed in SQL without reading any blob's bytes.
+ * computed by the storage floor without reading any blob's bytes.
  */
 import { Encoding } from "../blob/blob-writer.js";
-import { CONTEXT, type Store } from "../store.js";
-import { PIECE_KINDS, PIECE_KINDS_SQL } from "./blob-rows.js";
+import type { BlobContext } from "../blob/context.js";
+import { PIECE_KINDS } from "./blob-rows.js";
 
 /** Rows and bytes of a group of blobs. */
 export interface BlobTotals {
@@ -56,48 +56,29 @@ export interface StoreStats {
  * slot values, not a decode of anything.
  * @throws CairnError CLOSED, DATABASE.
  */
-export async function stats(store: Store): Promise<StoreStats> {
-  const db = store[CONTEXT]().db;
-  const [counts, byKind, compression, referenced] = await db.readBatch([
-    "SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM history), (SELECT count(*) FROM pins), (SELECT count(*) FROM edges)",
-    "SELECT kind, count(*), coalesce(sum(size), 0), coalesce(sum(stored_size), 0) FROM blobs GROUP BY kind ORDER BY kind",
-    { sql: "SELECT coalesce(sum(size), 0), coalesce(sum(stored_size), 0) FROM blobs WHERE encoding IN (?, ?)", args: [Encoding.RAW, Encoding.DEFLATE] },
-    // 1. Each distinct manifest a history row names, with how many rows name it.
-    // 2. Walk edges from it into blobs that are not chunk pieces (a chunked blob's
-    //    chunks are part of its logical size already).
-    // 3. Sum the logical sizes of what each manifest reaches, times its uses.
-    `WITH RECURSIVE
-       roots(manifest, uses) AS (SELECT manifest, count(*) FROM history GROUP BY manifest),
-       reach(root, id) AS (
-         SELECT manifest, manifest FROM roots
-         UNION
-         SELECT r.root, e.dst FROM reach r JOIN edges e ON e.src = r.id JOIN blobs c ON c.id = e.dst
-         WHERE c.kind NOT IN (${PIECE_KINDS_SQL}))
-     SELECT coalesce(sum(b.size * ro.uses), 0) FROM reach r JOIN blobs b ON b.id = r.id JOIN roots ro ON ro.manifest = r.root`,
-  ]);
-  const row = counts!.rows[0]!;
+export async function stats(ctx: BlobContext): Promise<StoreStats> {
+  const counts = await ctx.maintenance.counts({ pieceKinds: PIECE_KINDS, compressedEncodings: [Encoding.RAW, Encoding.DEFLATE] });
   const kinds: Record<string, BlobTotals> = {};
   let count = 0;
   let logicalAll = 0;
   let stored = 0;
   let logical = 0;
-  for (const k of byKind!.rows) {
-    const totals = { count: Number(k[1]), logicalBytes: Number(k[2]), storedBytes: Number(k[3]) };
-    const kind = String(k[0]);
-    kinds[kind] = totals;
+  for (const k of counts.byKind) {
+    const totals = { count: k.count, logicalBytes: k.logicalBytes, storedBytes: k.storedBytes };
+    kinds[k.kind] = totals;
     count += totals.count;
     logicalAll += totals.logicalBytes;
     stored += totals.storedBytes;
-    if (!PIECE_KINDS.includes(kind)) logical += totals.logicalBytes;
+    if (!PIECE_KINDS.includes(k.kind)) logical += totals.logicalBytes;
   }
-  const referencedBytes = Number(referenced!.rows[0]![0]);
-  const compressedLogical = Number(compression!.rows[0]![0]);
-  const compressedStored = Number(compression!.rows[0]![1]);
+  const referencedBytes = counts.referencedBytes;
+  const compressedLogical = counts.compressed.logicalBytes;
+  const compressedStored = counts.compressed.storedBytes;
   return {
-    sessions: Number(row[0]),
-    checkpoints: Number(row[1]),
-    pins: Number(row[2]),
-    edges: Number(row[3]),
+    sessions: counts.sessions,
+    checkpoints: counts.historyRows,
+    pins: counts.pins,
+    edges: counts.edges,
     blobs: { count, logicalBytes: logicalAll, storedBytes: stored },
     byKind: kinds,
     logicalBytes: logical,

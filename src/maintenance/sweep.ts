@@ -2,9 +2,8 @@
  * Executing a gc plan: retention, then the sweep, each in write transactions of
  * bounded size, each re-checking inside its transaction what it deletes.
  */
-import type { Database } from "../storage/libsql/database.js";
+import type { MaintenanceStorage } from "../storage/maintenance-storage.js";
 import { PIECE_KINDS } from "./blob-rows.js";
-import { dropsRow } from "./plan-gc.js";
 
 /** What the sweep deleted. */
 export interface SweepResult {
@@ -24,7 +23,7 @@ export interface SweepResult {
  * `keepLast` because rows were added, is kept. Returns rows deleted.
  */
 export async function dropHistory(
-  db: Database,
+  storage: MaintenanceStorage,
   rows: ReadonlyArray<readonly [string, number]>,
   keepLast: number | undefined,
   olderThan: number | undefined,
@@ -33,59 +32,29 @@ export async function dropHistory(
   let deleted = 0;
   let transactions = 0;
   for (let i = 0; i < rows.length; i += batch) {
-    const part = JSON.stringify(rows.slice(i, i + batch));
-    const [result] = await db.writeBatch([
-      {
-        sql: `DELETE FROM history WHERE (session, seq) IN (
-                SELECT r.session, r.seq FROM (
-                  SELECT session, seq, created_at, ROW_NUMBER() OVER (PARTITION BY session ORDER BY seq DESC) AS rank
-                  FROM history WHERE session IN (SELECT DISTINCT value ->> 0 FROM json_each(?3))) AS r
-                WHERE ${dropsRow("r")} AND (r.session, r.seq) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?3)))`,
-        args: [keepLast ?? null, olderThan ?? null, part],
-      },
-    ]);
-    deleted += result!.rowsAffected;
+    deleted += await storage.dropHistory(rows.slice(i, i + batch), { keepLast, olderThan });
     transactions++;
   }
   return { rows: deleted, transactions };
 }
 
 /**
- * The delete of one batch, in one statement inside the write transaction:
- * a blob of the batch is deleted only if, at this instant, no history row or pin
- * names it, it is not younger than the cutoff, and every edge into it comes from
- * a blob deleted with it. `kept` is the fixpoint: the batch members that fail a
- * check, and every batch member reachable from them along edges.
- * ?1 = the batch's ids (JSON), ?2 = the cutoff (created_at above it is young).
- */
-const DELETE_BATCH = `WITH RECURSIVE
-  batch(id) AS (SELECT value FROM json_each(?1)),
-  kept(id) AS (
-    SELECT b.id FROM blobs b WHERE b.id IN (SELECT id FROM batch) AND b.created_at > ?2
-    UNION SELECT h.manifest FROM history h WHERE h.manifest IN (SELECT id FROM batch)
-    UNION SELECT p.blob FROM pins p WHERE p.blob IN (SELECT id FROM batch)
-    UNION SELECT e.dst FROM edges e WHERE e.dst IN (SELECT id FROM batch) AND e.src NOT IN (SELECT id FROM batch)
-    UNION SELECT e.dst FROM kept k JOIN edges e ON e.src = k.id WHERE e.dst IN (SELECT id FROM batch))
-DELETE FROM blobs WHERE id IN (SELECT id FROM batch) AND id NOT IN (SELECT id FROM kept)
-RETURNING id, kind, size, stored_size`;
-
-/** The edges of the batch's deleted blobs (by source id: a key range each). */
-const DELETE_EDGES = `DELETE FROM edges WHERE src IN (SELECT value FROM json_each(?1)) AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.id = edges.src)`;
-
-/**
  * Deletes the planned blobs in `order`, `batchSize` per write transaction.
  *
  * 1. Cut the top-down order into batches: every blob's garbage parents are in
  *    its batch or an earlier one.
- * 2. Per batch, one write transaction: the re-checking delete (see DELETE_BATCH),
- *    then the deleted blobs' outgoing edges.
+ * 2. Per batch, one write transaction of the storage floor (sweepBatch): the
+ *    re-checking delete, then the deleted blobs' outgoing edges. A blob of the
+ *    batch is deleted only if, at that instant, no history row or pin names it,
+ *    it is not younger than the cutoff, and every edge into it comes from a blob
+ *    deleted with it.
  * 3. Blobs a batch kept are tried again in another pass while a pass makes
  *    progress (a writer that changed the graph meanwhile can leave a parent after
  *    its child); a pass that deletes nothing ends the sweep.
  * `onProgress(done, total)` is awaited after each transaction, and once before the first.
  */
 export async function sweep(
-  db: Database,
+  storage: MaintenanceStorage,
   order: readonly number[],
   cutoff: number,
   batchSize: number,
@@ -101,20 +70,16 @@ export async function sweep(
     let deletedThisPass = 0;
     for (let i = 0; i < pending.length; i += batchSize) {
       const batch = pending.slice(i, i + batchSize);
-      const ids = JSON.stringify(batch);
-      const [blobs, edges] = await db.writeBatch([
-        { sql: DELETE_BATCH, args: [ids, cutoff] },
-        { sql: DELETE_EDGES, args: [ids] },
-      ]);
+      const swept = await storage.sweepBatch(batch, cutoff);
       result.transactions++;
       const gone = new Set<number>();
-      for (const row of blobs!.rows) {
-        gone.add(Number(row[0]));
+      for (const row of swept.deleted) {
+        gone.add(row.id);
         result.blobs++;
-        result.storedBytes += Number(row[3]);
-        if (!PIECE_KINDS.includes(String(row[1]))) result.logicalBytes += Number(row[2]);
+        result.storedBytes += row.storedSize;
+        if (!PIECE_KINDS.includes(row.kind)) result.logicalBytes += row.size;
       }
-      result.edges += edges!.rowsAffected;
+      result.edges += swept.edges;
       deletedThisPass += gone.size;
       for (const id of batch) if (!gone.has(id)) skipped.push(id);
       if (pass === 0) {

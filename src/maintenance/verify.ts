@@ -4,14 +4,11 @@
  * and returns every finding. It never stops at the first, and never repairs.
  */
 import { storedRefs, Encoding } from "../blob/blob-writer.js";
-import { toBytes } from "../storage/libsql/libsql-storage.js";
 import type { BlobContext } from "../blob/context.js";
 import { decodeChunkList } from "../codec/chunk-list.js";
 import { readManifest } from "../checkpoint/dehydrate.js";
-import type { Database } from "../storage/libsql/database.js";
-import { hashBytes, refFromBytes, type Ref } from "../hash/ref.js";
-import { CONTEXT, type Store } from "../store.js";
-import { fetchBlobRows, materializeRow, reasonOf, rowFrom, type BlobRow } from "./blob-rows.js";
+import { hashBytes, type Ref } from "../hash/ref.js";
+import { fetchBlobRows, materializeRow, reasonOf, type BlobRow } from "./blob-rows.js";
 import { describeProblem, hashChunkTree } from "./chunk-tree.js";
 import { optionalCallback, optionsObject, since } from "./options.js";
 
@@ -67,7 +64,6 @@ export interface VerifyReport {
 
 const ROWS_PER_PAGE = 64;
 const MANIFESTS_PER_PAGE = 128;
-const EDGE_SOURCES_PER_PAGE = 20_000;
 
 /**
  * Checks the whole store, reading only.
@@ -80,19 +76,18 @@ const EDGE_SOURCES_PER_PAGE = 20_000;
  * gc removed while verify ran is dropped before returning.
  * @throws CairnError INVALID_ARGUMENT (bad options), CLOSED, DATABASE.
  */
-export async function verify(store: Store, options?: VerifyOptions): Promise<VerifyReport> {
+export async function verify(ctx: BlobContext, options?: VerifyOptions): Promise<VerifyReport> {
   const opts = optionsObject<VerifyOptions>(options, "verify", ["onProgress"]);
   const onProgress = optionalCallback<(done: number, total: number) => void>("onProgress", opts.onProgress);
-  const ctx = store[CONTEXT]();
-  const db = ctx.db;
+  const floor = ctx.maintenance;
   const started = performance.now();
   const findings: VerifyFinding[] = [];
   /** Refs with a finding: their owners are not reported again. */
   const bad = new Set<Ref>();
   const counts = { blobs: 0, chunkedBlobs: 0, bytesHashed: 0, manifests: 0, historyRows: 0, sessions: 0, pins: 0, edges: 0 };
 
-  const totals = await db.execute("SELECT count(*), coalesce(sum(encoding = ?), 0) FROM blobs", [Encoding.CHUNKED]);
-  const total = Number(totals.rows[0]![0]) + Number(totals.rows[0]![1]);
+  const totals = await floor.countBlobRows(Encoding.CHUNKED);
+  const total = totals.rows + totals.withEncoding;
   let done = 0;
   const progress = () => onProgress?.(Math.min(done, total), total);
   progress();
@@ -100,13 +95,12 @@ export async function verify(store: Store, options?: VerifyOptions): Promise<Ver
   // 1. Rows: re-hash every raw or deflated row; parse every chunk list; check the edges of chunk lists.
   let t = performance.now();
   for (let after = 0; ; ) {
-    const page = await db.execute("SELECT id, ref, kind, encoding, size, data, stored_size FROM blobs WHERE id > ? ORDER BY id LIMIT ?", [after, ROWS_PER_PAGE]);
-    if (page.rows.length === 0) break;
+    const page = await floor.blobRowPage(after, ROWS_PER_PAGE);
+    if (page.length === 0) break;
     const lists = new Map<Ref, Ref[]>();
-    for (const raw of page.rows) {
-      after = Number(raw[0]);
-      const row = rowFrom(raw, 1);
-      const storedSize = Number(raw[6]);
+    for (const row of page) {
+      after = row.id;
+      const storedSize = row.storedSize;
       counts.blobs++;
       done++;
       const report = (finding: VerifyFinding) => {
@@ -153,18 +147,14 @@ export async function verify(store: Store, options?: VerifyOptions): Promise<Ver
 
   // 2. Chunk trees: reassemble every chunked blob (a window of parts at a time) and hash it whole.
   t = performance.now();
-  const fetch = (refs: readonly Ref[]) => fetchBlobRows(db, refs);
+  const fetch = (refs: readonly Ref[]) => fetchBlobRows(ctx, refs);
   for (let after = 0; ; ) {
-    const page = await db.execute("SELECT id, ref, kind, encoding, size, data FROM blobs WHERE encoding = ? AND id > ? ORDER BY id LIMIT ?", [
-      Encoding.CHUNKED,
-      after,
-      ROWS_PER_PAGE,
-    ]);
-    if (page.rows.length === 0) break;
-    for (const raw of page.rows) {
-      after = Number(raw[0]);
+    const page = await floor.blobRowPage(after, ROWS_PER_PAGE, Encoding.CHUNKED);
+    if (page.length === 0) break;
+    for (const scanned of page) {
+      after = scanned.id;
       done++;
-      const row: BlobRow = rowFrom(raw, 1);
+      const row: BlobRow = { ref: scanned.ref, kind: scanned.kind, encoding: scanned.encoding, size: scanned.size, data: scanned.data };
       if (bad.has(row.ref)) continue;
       counts.chunkedBlobs++;
       const tree = await hashChunkTree(row, fetch, { maxBlobBytes: ctx.maxBlobBytes, isBad: (ref) => bad.has(ref) });
@@ -208,67 +198,38 @@ export async function verify(store: Store, options?: VerifyOptions): Promise<Ver
   };
   // Blobs of kind manifest, by id range (one pass over the table in all).
   for (let after = 0; ; ) {
-    const page = await db.execute("SELECT id, ref FROM blobs WHERE id > ? AND kind = 'manifest' ORDER BY id LIMIT ?", [after, MANIFESTS_PER_PAGE]);
-    if (page.rows.length === 0) break;
-    after = Number(page.rows.at(-1)![0]);
-    await checkManifests(page.rows.map((row) => refFromBytes(toBytes(row[1]))));
+    const page = await floor.blobRefPage("manifest", after, MANIFESTS_PER_PAGE);
+    if (page.length === 0) break;
+    after = page.at(-1)!.id;
+    await checkManifests(page.map((row) => row.ref));
   }
   // Blobs of another kind that a history row names (the same bytes stored first under another kind): usually none.
-  const others = await db.execute("SELECT DISTINCT b.ref FROM history h JOIN blobs b ON b.id = h.manifest WHERE b.kind <> 'manifest'");
-  const otherRefs = others.rows.map((row) => refFromBytes(toBytes(row[0])));
+  const otherRefs = await floor.historyManifestsNotOfKind("manifest");
   for (let i = 0; i < otherRefs.length; i += MANIFESTS_PER_PAGE) await checkManifests(otherRefs.slice(i, i + MANIFESTS_PER_PAGE));
   const manifestsMs = since(t);
 
   // 4. History and sessions: every row's manifest is stored; every session's head is its newest row.
   t = performance.now();
-  const [missingManifests, historyCount, sessions] = await db.readBatch([
-    "SELECT h.session, h.seq FROM history h WHERE NOT EXISTS (SELECT 1 FROM blobs b WHERE b.id = h.manifest) ORDER BY h.session, h.seq",
-    "SELECT count(*), count(DISTINCT session) FROM history",
-    `SELECT id, head, actual FROM (
-       SELECT s.id AS id, s.head AS head, coalesce((SELECT max(seq) FROM history h WHERE h.session = s.id), 0) AS actual FROM sessions s
-       UNION ALL
-       SELECT h.session, 0, max(h.seq) FROM history h WHERE NOT EXISTS (SELECT 1 FROM sessions s WHERE s.id = h.session) GROUP BY h.session)
-     WHERE head IS NOT actual ORDER BY id`,
-  ]);
-  for (const row of missingManifests!.rows) findings.push({ type: "missing-manifest", session: String(row[0]), seq: Number(row[1]) });
-  for (const row of sessions!.rows) findings.push({ type: "inconsistent-session", session: String(row[0]), head: Number(row[1]), actualHead: Number(row[2]) });
-  counts.historyRows = Number(historyCount!.rows[0]![0]);
-  counts.sessions = Number(historyCount!.rows[0]![1]);
+  const history = await floor.checkHistory();
+  for (const row of history.missingManifests) findings.push({ type: "missing-manifest", session: row.session, seq: row.seq });
+  for (const row of history.inconsistentSessions) findings.push({ type: "inconsistent-session", session: row.session, head: row.head, actualHead: row.actualHead });
+  counts.historyRows = history.historyRows;
+  counts.sessions = history.sessions;
   const historyMs = since(t);
 
   // 5. Pins name stored blobs.
   t = performance.now();
-  const [pins, pinCount] = await db.readBatch([
-    "SELECT p.name FROM pins p WHERE NOT EXISTS (SELECT 1 FROM blobs b WHERE b.id = p.blob) ORDER BY p.name",
-    "SELECT count(*) FROM pins",
-  ]);
-  for (const row of pins!.rows) findings.push({ type: "dangling-pin", name: String(row[0]) });
-  counts.pins = Number(pinCount!.rows[0]![0]);
+  const pins = await floor.checkPins();
+  for (const name of pins.dangling) findings.push({ type: "dangling-pin", name });
+  counts.pins = pins.pins;
   const pinsMs = since(t);
 
-  // 6. Edges: both ends of every edge are stored. SQLite filters, a range of source ids
-  //    at a time (bounded statements); only dangling edges come back.
+  // 6. Edges: both ends of every edge are stored. The floor filters, a range of
+  //    source ids at a time (bounded statements); only dangling edges come back.
   t = performance.now();
-  const span = await db.execute("SELECT coalesce(min(src), 0), coalesce(max(src), 0), count(*) FROM edges");
-  const [lowest, highest] = [Number(span.rows[0]![0]), Number(span.rows[0]![1])];
-  counts.edges = Number(span.rows[0]![2]);
-  for (let from = lowest - 1; from < highest; from += EDGE_SOURCES_PER_PAGE) {
-    const page = await db.execute(
-      `SELECT e.src, e.dst, s.id IS NOT NULL, d.id IS NOT NULL, s.ref, d.ref FROM edges e
-       LEFT JOIN blobs s ON s.id = e.src LEFT JOIN blobs d ON d.id = e.dst
-       WHERE e.src > ? AND e.src <= ? AND (s.id IS NULL OR d.id IS NULL) ORDER BY e.src, e.dst`,
-      [from, from + EDGE_SOURCES_PER_PAGE],
-    );
-    for (const row of page.rows) {
-      findings.push({
-        type: "dangling-edge",
-        srcId: Number(row[0]),
-        dstId: Number(row[1]),
-        src: Number(row[2]) ? refFromBytes(toBytes(row[4])) : undefined,
-        dst: Number(row[3]) ? refFromBytes(toBytes(row[5])) : undefined,
-      });
-    }
-  }
+  const edges = await floor.checkEdges();
+  counts.edges = edges.edges;
+  for (const edge of edges.dangling) findings.push({ type: "dangling-edge", srcId: edge.srcId, dstId: edge.dstId, src: edge.src, dst: edge.dst });
   const edgesMs = since(t);
 
   // 7. Drop findings about blobs that a concurrent gc removed while verify ran.
@@ -290,7 +251,7 @@ export async function verify(store: Store, options?: VerifyOptions): Promise<Ver
  */
 async function checkEdges(ctx: BlobContext, links: Map<Ref, Ref[]>, findings: VerifyFinding[]): Promise<void> {
   if (links.size === 0) return;
-  const have = await edgesFrom(ctx.db, [...links.keys()]);
+  const have = new Set((await ctx.maintenance.edgesFrom([...links.keys()])).map(([src, dst]) => `${src}>${dst}`));
   const lacking: Array<[Ref, Ref]> = [];
   for (const [src, dsts] of links) {
     for (const dst of new Set(dsts)) if (!have.has(`${src}>${dst}`)) lacking.push([src, dst]);
@@ -298,16 +259,6 @@ async function checkEdges(ctx: BlobContext, links: Map<Ref, Ref[]>, findings: Ve
   if (lacking.length === 0) return;
   const stored = await storedRefs(ctx, lacking.map(([, dst]) => dst));
   for (const [src, dst] of lacking) if (stored.has(dst)) findings.push({ type: "missing-edge", src, dst });
-}
-
-/** Every edge from `srcs` as "src>dst" refs. */
-async function edgesFrom(db: Database, srcs: readonly Ref[]): Promise<Set<string>> {
-  const result = await db.execute(
-    `SELECT lower(hex(s.ref)), lower(hex(d.ref)) FROM blobs s JOIN edges e ON e.src = s.id JOIN blobs d ON d.id = e.dst
-     WHERE s.ref IN (SELECT unhex(value) FROM json_each(?))`,
-    [JSON.stringify(srcs)],
-  );
-  return new Set(result.rows.map((row) => `${String(row[0])}>${String(row[1])}`));
 }
 
 /** Findings whose referring blob is still stored (a gc may have removed it, with its parts, meanwhile). */

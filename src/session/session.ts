@@ -11,19 +11,19 @@ import { executeWrite } from "../blob/blob-writer.js";
 import type { Checkpoint, SessionCheckpoint } from "../checkpoint/checkpoint.js";
 import { dehydrate, hydrate, withPath } from "../checkpoint/dehydrate.js";
 import { parseSlots } from "../checkpoint/checkpoint-store.js";
-import type { ExtraStatement, HistoryRow } from "../storage/storage.js";
+import type { CommitAddition, HistoryRow } from "../storage/storage.js";
 
 /**
- * @internal Statements run in the commit's transaction after its history row
- * (for adapters that record something with a checkpoint, such as a usage ledger).
- * They may name the new row as `(SELECT MAX(seq) FROM history WHERE session = ?)`.
+ * @internal Typed additions applied in the commit's transaction after its history
+ * row (for session stores that record something with a checkpoint, such as a
+ * usage ledger); only the storage floor turns them into SQL.
  */
 export const COMMIT_EXTRA: unique symbol = Symbol.for("cairn.commitExtra") as never;
 
 /** Options for {@link Session.commit}. */
 export interface CommitOptions {
   /** @internal */
-  readonly [COMMIT_EXTRA]?: readonly ExtraStatement[];
+  readonly [COMMIT_EXTRA]?: readonly CommitAddition[];
   /** Commit only if the head is this sequence number (0: the session is empty); else CONFLICT. */
   readonly expectedHead?: number;
   /** A short label for the history row (not part of the checkpoint's identity). */

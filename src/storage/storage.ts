@@ -9,6 +9,7 @@
  * results, never as database message text.
  */
 import type { Ref } from "../hash/ref.js";
+import type { NewUsageRow } from "./session-stores-storage.js";
 
 /** A blob row to insert (ignored if a row with its ref exists). */
 export interface NewBlobRow {
@@ -90,18 +91,23 @@ export interface WriteBatch {
   /** The write's time, milliseconds since the epoch. */
   readonly now: number;
   /**
-   * @internal Statements of an adapter's own tables, run after the history row in
-   * the same transaction (the usage ledger). They may name the new row's seq as
-   * `(SELECT MAX(seq) FROM history WHERE session = ?)`.
+   * @internal Typed additions of the session stores, applied after the history
+   * row (which they need) in the same transaction. Only the floor turns them into SQL.
    */
-  readonly extra?: readonly ExtraStatement[];
+  readonly extra?: readonly CommitAddition[];
 }
 
-/** @internal An adapter's statement, run inside a {@link WriteBatch}. */
-export interface ExtraStatement {
-  readonly sql: string;
-  readonly args: readonly unknown[];
-}
+/**
+ * @internal What a commit may carry besides its history row, applied in its transaction:
+ * - `usage`: usage-ledger rows of the history row's session, each with the new row's seq;
+ * - `drop-older-history`: removes the session's older history rows, keeping only the new one (keyed state).
+ */
+export type CommitAddition =
+  | { readonly type: "usage"; readonly rows: readonly NewUsageRow[] }
+  | { readonly type: "drop-older-history" };
+
+/** @internal The former name of {@link CommitAddition} (blob/blob-writer.ts's WriteTail uses it). */
+export type ExtraStatement = CommitAddition;
 
 /** What became of a {@link WriteBatch}. Nothing was written unless `ok`. */
 export type WriteOutcome =

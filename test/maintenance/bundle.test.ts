@@ -9,7 +9,6 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Store } from "../../src/index.js";
-import { exportBundle, importBundle, listPins, pin, verify } from "../../src/maintenance/index.js";
 import { frameRecord, parseRecord, RecordType } from "../../src/maintenance/bundle-format.js";
 import type { Ref } from "../../src/hash/ref.js";
 import { tempDir } from "../support/backends.js";
@@ -30,7 +29,7 @@ async function source(store: Store, turns = 5): Promise<void> {
     );
   }
   const b = await store.session("b").commit({ turn: 1, snapshots: { tool: { output: shared }, execution: { other: true } } });
-  await pin(store, "golden", b.ref);
+  await store.pin("golden", b.ref);
 }
 
 /** Every history row and hydrated checkpoint of a session, for comparison across stores. */
@@ -66,23 +65,23 @@ for (const backend of BACKENDS) {
       const to = await open({ profile: "max" });
       const path = join(dir.dir, `${backend}-a.cairn`);
       const progress: Array<[number, number]> = [];
-      const exported = await exportBundle(from, { sessions: ["a"], to: path, onProgress: (d, t) => progress.push([d, t]) });
+      const exported = await from.exportBundle({ sessions: ["a"], to: path, onProgress: (d, t) => progress.push([d, t]) });
       expect(exported).toMatchObject({ sessions: ["a"], historyRows: 5, pins: 0 });
       expect(exported.blobs).toBeGreaterThan(10);
       expect(progress.at(-1)).toEqual([exported.blobs, exported.blobs]);
       expect(readdirSync(dir.dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
 
       const phases = new Set<string>();
-      const imported = await importBundle(to, { from: path, onProgress: (_d, _t, phase) => phases.add(phase) });
+      const imported = await to.importBundle({ from: path, onProgress: (_d, _t, phase) => phases.add(phase) });
       expect(phases).toEqual(new Set(["scan", "verify", "write"]));
       expect(imported).toMatchObject({ sessions: ["a"], historyRows: 5, blobs: exported.blobs, blobsPresent: 0, pins: 0 });
       expect(await snapshot(to, "a")).toEqual(await snapshot(from, "a"));
       expect((await to.sessions.list()).map((s) => [s.id, s.head])).toEqual([["a", 5]]);
       expect(await to.session("b").head()).toBe(0);
-      expect((await verify(to)).findings).toEqual([]);
+      expect((await to.verify()).findings).toEqual([]);
 
       const before = await dump(to);
-      const again = await importBundle(to, { from: path });
+      const again = await to.importBundle({ from: path });
       expect(again).toMatchObject({ historyRows: 0, blobs: 0, blobsPresent: exported.blobs, pins: 0 });
       expect(await dump(to)).toBe(before);
     });
@@ -91,19 +90,19 @@ for (const backend of BACKENDS) {
       const from = await open();
       await source(from);
       const sink = collect();
-      const exported = await exportBundle(from, { to: sink.stream });
+      const exported = await from.exportBundle({ to: sink.stream });
       expect(exported).toMatchObject({ sessions: ["a", "b"], historyRows: 6, pins: 1 });
       const to = await open();
-      await importBundle(to, { from: sink.bytes() });
+      await to.importBundle({ from: sink.bytes() });
       for (const id of ["a", "b"]) expect(await snapshot(to, id)).toEqual(await snapshot(from, id));
-      expect((await listPins(to)).map((p) => [p.name, p.ref])).toEqual((await listPins(from)).map((p) => [p.name, p.ref]));
-      expect((await verify(to)).findings).toEqual([]);
+      expect((await to.listPins()).map((p) => [p.name, p.ref])).toEqual((await from.listPins()).map((p) => [p.name, p.ref]));
+      expect((await to.verify()).findings).toEqual([]);
       // Exactly the reachable blobs: the source holds nothing else, so the counts match...
       expect(exported.blobs).toBe(Number((await query(from, "SELECT count(*) FROM blobs")).rows[0]![0]));
       // ...and an unrooted blob stays out.
       const unrooted = await from.blobs.put(new TextEncoder().encode("nobody refers to me"));
       const second = collect();
-      const again = await exportBundle(from, { to: second.stream });
+      const again = await from.exportBundle({ to: second.stream });
       expect(again.blobs).toBe(exported.blobs);
       expect(Buffer.from(second.bytes()).includes(Buffer.from("nobody refers to me"))).toBe(false);
       expect(unrooted).toMatch(/^[0-9a-f]{64}$/);
@@ -114,12 +113,12 @@ for (const backend of BACKENDS) {
       await source(from, 2);
       const to = await open();
       const early = collect();
-      await exportBundle(from, { sessions: ["a"], to: early.stream });
-      await importBundle(to, { from: early.bytes() });
+      await from.exportBundle({ sessions: ["a"], to: early.stream });
+      await to.importBundle({ from: early.bytes() });
       for (let turn = 3; turn <= 4; turn++) await from.session("a").commit({ turn, snapshots: { execution: { turn } } });
       const late = collect();
-      await exportBundle(from, { sessions: ["a"], to: late.stream });
-      const result = await importBundle(to, { from: late.bytes() });
+      await from.exportBundle({ sessions: ["a"], to: late.stream });
+      const result = await to.importBundle({ from: late.bytes() });
       expect(result.historyRows).toBe(2);
       expect(await snapshot(to, "a")).toEqual(await snapshot(from, "a"));
     });
@@ -128,7 +127,7 @@ for (const backend of BACKENDS) {
       const from = await open({ profile: "none" });
       await source(from);
       const sink = collect();
-      await exportBundle(from, { sessions: ["a"], to: sink.stream });
+      await from.exportBundle({ sessions: ["a"], to: sink.stream });
       const good = sink.bytes();
       const to = await open();
       await to.session("other").commit({ turn: 1, snapshots: { tool: { mine: true } } });
@@ -139,7 +138,7 @@ for (const backend of BACKENDS) {
       expect(at).toBeGreaterThan(0);
       const flipped = Uint8Array.from(good);
       flipped[at + 3] = flipped[at + 3]! ^ 0x01;
-      await expectCode(importBundle(to, { from: flipped }), "INTEGRITY");
+      await expectCode(to.importBundle({ from: flipped }), "INTEGRITY");
       expect(await dump(to)).toBe(before);
 
       // 2. The same flip with the end record's checksum recomputed: the blob's own hash catches it.
@@ -147,16 +146,16 @@ for (const backend of BACKENDS) {
       const body = flipped.subarray(0, end);
       const digest = createHash("sha256").update(body).digest("hex") as Ref;
       const forged = new Uint8Array(Buffer.concat([body, frameRecord({ type: RecordType.END, counts: readEndCounts(good), sha256: digest })]));
-      const error = await expectCode(importBundle(to, { from: forged }), "INTEGRITY");
+      const error = await expectCode(to.importBundle({ from: forged }), "INTEGRITY");
       expect(error.details.expected).toMatch(/^[0-9a-f]{64}$/);
       expect(error.details.actual).not.toBe(error.details.expected);
       expect(await dump(to)).toBe(before);
 
       // 3. Truncated, or not a bundle at all.
-      await expectCode(importBundle(to, { from: good.subarray(0, good.length - 10) }), "INTEGRITY");
-      await expectCode(importBundle(to, { from: good.subarray(0, good.length / 2) }), "INTEGRITY");
-      await expectCode(importBundle(to, { from: new TextEncoder().encode("hello, not a bundle") }), "INVALID_ARGUMENT");
-      await expectCode(importBundle(to, { from: join(dir.dir, "no-such-file.cairn") }), "NOT_FOUND");
+      await expectCode(to.importBundle({ from: good.subarray(0, good.length - 10) }), "INTEGRITY");
+      await expectCode(to.importBundle({ from: good.subarray(0, good.length / 2) }), "INTEGRITY");
+      await expectCode(to.importBundle({ from: new TextEncoder().encode("hello, not a bundle") }), "INVALID_ARGUMENT");
+      await expectCode(to.importBundle({ from: join(dir.dir, "no-such-file.cairn") }), "NOT_FOUND");
       expect(await dump(to)).toBe(before);
     });
 
@@ -164,39 +163,39 @@ for (const backend of BACKENDS) {
       const from = await open();
       await source(from);
       const sink = collect();
-      await exportBundle(from, { to: sink.stream });
+      await from.exportBundle({ to: sink.stream });
       const to = await open();
       await to.session("a").commit({ turn: 1, snapshots: { tool: { different: true } } });
       const before = await dump(to);
-      const error = await expectCode(importBundle(to, { from: sink.bytes() }), "CONFLICT");
+      const error = await expectCode(to.importBundle({ from: sink.bytes() }), "CONFLICT");
       expect(error.details).toMatchObject({ session: "a", seq: 1 });
       expect(await dump(to)).toBe(before);
       // A pin of the same name on another blob conflicts too.
       const other = await open();
-      await pin(other, "golden", await other.blobs.put(new Uint8Array([1, 2, 3])));
+      await other.pin("golden", await other.blobs.put(new Uint8Array([1, 2, 3])));
       const otherBefore = await dump(other);
-      await expectCode(importBundle(other, { from: sink.bytes() }), "CONFLICT");
+      await expectCode(other.importBundle({ from: sink.bytes() }), "CONFLICT");
       expect(await dump(other)).toBe(otherBefore);
     });
 
     it("answers bad arguments with typed errors and leaves no partial file", async () => {
       const from = await open();
       await source(from, 1);
-      await expectCode(exportBundle(from, { sessions: ["nope"], to: join(dir.dir, "x.cairn") }), "NOT_FOUND");
+      await expectCode(from.exportBundle({ sessions: ["nope"], to: join(dir.dir, "x.cairn") }), "NOT_FOUND");
       expect(existsSync(join(dir.dir, "x.cairn"))).toBe(false);
-      await expectCode(exportBundle(from, { sessions: [], to: join(dir.dir, "x.cairn") }), "INVALID_ARGUMENT");
-      await expectCode(exportBundle(from, { sessions: [""], to: join(dir.dir, "x.cairn") }), "INVALID_ARGUMENT");
-      await expectCode(exportBundle(from, { to: 5 } as never), "INVALID_ARGUMENT");
-      await expectCode(exportBundle(from, { to: join(dir.dir, "missing-dir", "x.cairn") }), "INVALID_ARGUMENT");
-      await expectCode(exportBundle(from, undefined as never), "INVALID_ARGUMENT");
-      await expectCode(importBundle(from, { from: 5 } as never), "INVALID_ARGUMENT");
-      await expectCode(importBundle(from, { from: "", extra: 1 } as never), "INVALID_ARGUMENT");
+      await expectCode(from.exportBundle({ sessions: [], to: join(dir.dir, "x.cairn") }), "INVALID_ARGUMENT");
+      await expectCode(from.exportBundle({ sessions: [""], to: join(dir.dir, "x.cairn") }), "INVALID_ARGUMENT");
+      await expectCode(from.exportBundle({ to: 5 } as never), "INVALID_ARGUMENT");
+      await expectCode(from.exportBundle({ to: join(dir.dir, "missing-dir", "x.cairn") }), "INVALID_ARGUMENT");
+      await expectCode(from.exportBundle(undefined as never), "INVALID_ARGUMENT");
+      await expectCode(from.importBundle({ from: 5 } as never), "INVALID_ARGUMENT");
+      await expectCode(from.importBundle({ from: "", extra: 1 } as never), "INVALID_ARGUMENT");
       // A bundle file written and read back through the file path works.
       const path = join(dir.dir, `${backend}-one.cairn`);
-      await exportBundle(from, { to: path });
+      await from.exportBundle({ to: path });
       writeFileSync(`${path}.copy`, readFileSync(path));
       const to = await open();
-      await importBundle(to, { from: `${path}.copy` });
+      await to.importBundle({ from: `${path}.copy` });
       expect(await snapshot(to, "a")).toEqual(await snapshot(from, "a"));
     });
   });

@@ -7,7 +7,6 @@
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { CairnError, unchanged, type Checkpoint, type Store } from "../../src/index.js";
-import { gc, listPins, pin, unpin, verify } from "../../src/maintenance/index.js";
 import { allRefs, reachableRefs, storeFactory, TINY } from "./support.js";
 
 /** Distinct states sharing parts: a growing message list, a shared tool output, small values. */
@@ -102,7 +101,7 @@ async function run(store: Store, sequence: Op[]): Promise<Model> {
         const target = model.committed[step.target % Math.max(1, model.committed.length)];
         if (!target) break;
         try {
-          await pin(store, `p${step.name}`, target.ref);
+          await store.pin(`p${step.name}`, target.ref);
           model.pins.set(`p${step.name}`, target.ref);
         } catch (error) {
           // The checkpoint was unrooted and collected: nothing pinned.
@@ -111,14 +110,14 @@ async function run(store: Store, sequence: Op[]): Promise<Model> {
         break;
       }
       case "unpin":
-        await unpin(store, `p${step.name}`);
+        await store.unpin(`p${step.name}`);
         model.pins.delete(`p${step.name}`);
         break;
       case "put":
         await store.blobs.put(new Uint8Array(step.size).fill(step.size % 251), { kind: "raw" });
         break;
       case "gc": {
-        await gc(store, { grace: 0, keepLast: step.keepLast });
+        await store.gc({ grace: 0, keepLast: step.keepLast });
         if (step.keepLast !== undefined) {
           for (const [id, rows] of model.sessions) model.sessions.set(id, rows.slice(-step.keepLast));
         }
@@ -142,7 +141,7 @@ describe("gc property", () => {
         try {
           const model = await run(store, sequence);
           const reachable = await reachableRefs(store);
-          const report = await gc(store, { grace: 0 });
+          const report = await store.gc({ grace: 0 });
           const remaining = await allRefs(store);
           // Never removes a reachable blob; removes everything unreachable (grace 0).
           for (const ref of reachable) expect(remaining.has(ref)).toBe(true);
@@ -157,10 +156,10 @@ describe("gc property", () => {
             for (const row of rows) expect((await session.at(row.seq)).snapshots).toEqual(row.snapshots);
           }
           // Every pin still reads.
-          const pins = await listPins(store);
+          const pins = await store.listPins();
           expect(new Map(pins.map((p) => [p.name, p.ref]))).toEqual(model.pins);
           for (const p of pins) await store.checkpoints.get(p.ref);
-          expect((await verify(store)).findings).toEqual([]);
+          expect((await store.verify()).findings).toEqual([]);
         } finally {
           await store.close();
         }

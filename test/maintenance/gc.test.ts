@@ -6,7 +6,6 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openStore, unchanged, type Checkpoint, type Store } from "../../src/index.js";
-import { gc, pin, unpin, verify } from "../../src/maintenance/index.js";
 import { tempDir } from "../support/backends.js";
 import { randomPayload, textPayload } from "../support/random.js";
 import { age, allRefs, BACKENDS, dump, expectCode, query, reachableRefs, sql, storeFactory } from "./support.js";
@@ -61,7 +60,7 @@ for (const backend of BACKENDS) {
       const before = await allRefs(store);
       expect(reachable.size).toBeLessThan(before.size);
 
-      const report = await gc(store, { grace: 0 });
+      const report = await store.gc({ grace: 0 });
       expect(report.dryRun).toBe(false);
       const after = await allRefs(store);
       expect(after).toEqual(reachable);
@@ -73,9 +72,9 @@ for (const backend of BACKENDS) {
       expect(report.result!.logicalBytes).toBeGreaterThan(4 * 20_000);
       for (const ref of goneRefs) expect(after.has(ref)).toBe(false);
       for (let seq = 1; seq <= 4; seq++) expect((await kept.at(seq)).snapshots).toEqual(expected[seq - 1]);
-      expect((await verify(store)).findings).toEqual([]);
+      expect((await store.verify()).findings).toEqual([]);
 
-      const again = await gc(store, { grace: 0 });
+      const again = await store.gc({ grace: 0 });
       expect(again.plan.blobs).toBe(0);
       expect(again.result!.blobs).toBe(0);
     });
@@ -87,7 +86,7 @@ for (const backend of BACKENDS) {
       await store.session("t").commit(checkpoint(1, "t", "y".repeat(30_000)));
       await store.session("t").delete();
       const before = await dump(store);
-      const dry = await gc(store, { dryRun: true, grace: 0, keepLast: 2 });
+      const dry = await store.gc({ dryRun: true, grace: 0, keepLast: 2 });
       expect(dry.dryRun).toBe(true);
       expect(dry.result).toBeUndefined();
       expect(dry.plan.historyRows).toBe(3);
@@ -95,7 +94,7 @@ for (const backend of BACKENDS) {
       expect(dry.plan.blobs).toBeGreaterThan(0);
       expect(await dump(store)).toBe(before);
 
-      const real = await gc(store, { grace: 0, keepLast: 2 });
+      const real = await store.gc({ grace: 0, keepLast: 2 });
       const { startedAt: _a, cutoff: _b, ...planned } = real.plan;
       const { startedAt: _c, cutoff: _d, ...dryPlanned } = dry.plan;
       expect(planned).toEqual(dryPlanned);
@@ -114,7 +113,7 @@ for (const backend of BACKENDS) {
       }
       await one.commit(checkpoint(1, "one", "w"));
       const firstRef = (await s.history()).at(-1)!.ref;
-      const report = await gc(store, { grace: 0, keepLast: 2 });
+      const report = await store.gc({ grace: 0, keepLast: 2 });
       expect(report.result!.historyRowsDropped).toBe(3);
       expect((await s.history()).map((h) => h.seq)).toEqual([5, 4]);
       expect(await s.head()).toBe(5);
@@ -125,10 +124,10 @@ for (const backend of BACKENDS) {
       expect(await store.blobs.has(firstRef)).toBe(false);
       expect(await allRefs(store)).toEqual(await reachableRefs(store));
       // keepLast 1 keeps only the head; the next commit continues the sequence.
-      await gc(store, { grace: 0, keepLast: 1 });
+      await store.gc({ grace: 0, keepLast: 1 });
       expect((await s.history()).map((h) => h.seq)).toEqual([5]);
       expect((await s.commit(checkpoint(6, "s", "z".repeat(20_000)))).seq).toBe(6);
-      expect((await verify(store)).ok).toBe(true);
+      expect((await store.verify()).ok).toBe(true);
     });
 
     it("drops history rows older than a date with olderThan, never the head, and combines with keepLast as union of keeps", async () => {
@@ -139,14 +138,14 @@ for (const backend of BACKENDS) {
       // Rows 1-4 are a day old, rows 5-6 are new.
       await sql(store, "UPDATE history SET created_at = created_at - ? WHERE session = 's' AND seq <= 4", [24 * HOUR]);
       // keepLast 3 keeps 4, 5, 6; olderThan keeps 5, 6: union keeps 4, 5, 6.
-      const both = await gc(store, { grace: 0, keepLast: 3, olderThan: new Date(now - HOUR) });
+      const both = await store.gc({ grace: 0, keepLast: 3, olderThan: new Date(now - HOUR) });
       expect(both.result!.historyRowsDropped).toBe(3);
       expect((await s.history()).map((h) => h.seq)).toEqual([6, 5, 4]);
       // olderThan alone: 4 is old and goes.
-      await gc(store, { grace: 0, olderThan: now - HOUR });
+      await store.gc({ grace: 0, olderThan: now - HOUR });
       expect((await s.history()).map((h) => h.seq)).toEqual([6, 5]);
       // A date in the future drops everything but the head.
-      await gc(store, { grace: 0, olderThan: new Date(Date.now() + HOUR) });
+      await store.gc({ grace: 0, olderThan: new Date(Date.now() + HOUR) });
       expect((await s.history()).map((h) => h.seq)).toEqual([6]);
       expect((await s.latest())!.turn).toBe(6);
       expect(await allRefs(store)).toEqual(await reachableRefs(store));
@@ -161,7 +160,7 @@ for (const backend of BACKENDS) {
       await age(store, -90 * 60 * 1000, "ref = unhex(?)", [cp.ref]);
       const young = await store.blobs.put(randomPayload(40_000), { kind: "raw" });
 
-      const nothing = await gc(store); // default grace: one hour
+      const nothing = await store.gc(); // default grace: one hour
       expect(nothing.plan.grace).toBe(HOUR);
       expect(await store.blobs.has(old)).toBe(false);
       expect(await store.blobs.has(young)).toBe(true);
@@ -169,7 +168,7 @@ for (const backend of BACKENDS) {
       expect((await store.checkpoints.get(cp.ref)).snapshots).toEqual(checkpoint(1, "unrooted", "old tool output ".repeat(2000)).snapshots);
       expect(nothing.result!.blobs).toBeGreaterThan(1);
 
-      const all = await gc(store, { grace: 0 });
+      const all = await store.gc({ grace: 0 });
       expect(all.result!.blobs).toBeGreaterThan(0);
       expect(await allRefs(store)).toEqual(new Set());
     });
@@ -179,12 +178,12 @@ for (const backend of BACKENDS) {
       const s = store.session("s");
       const cp = checkpoint(2, "pinned", "p".repeat(50_000));
       const { ref } = await s.commit(cp);
-      await pin(store, "release-1", ref);
+      await store.pin("release-1", ref);
       await s.delete();
-      await gc(store, { grace: 0 });
+      await store.gc({ grace: 0 });
       expect((await store.checkpoints.get(ref)).snapshots).toEqual(cp.snapshots);
-      await unpin(store, "release-1");
-      await gc(store, { grace: 0 });
+      await store.unpin("release-1");
+      await store.gc({ grace: 0 });
       expect((await allRefs(store)).size).toBe(0);
     });
 
@@ -203,7 +202,7 @@ for (const backend of BACKENDS) {
       let n = 0;
       let calls = 0;
       const outcomes: string[] = [];
-      const report = await gc(store, {
+      const report = await store.gc({
         grace: 0,
         batchSize: 1,
         onProgress: async () => {
@@ -232,10 +231,10 @@ for (const backend of BACKENDS) {
         const latest = await store.session(info.id).latest();
         if (latest!.turn === 3) expect(latest!.snapshots).toEqual(state.snapshots);
       }
-      const check = await verify(store);
+      const check = await store.verify();
       expect(check.findings).toEqual([]);
       // What the interleaved writers made unreachable goes in a later gc; the rest stays.
-      await gc(store, { grace: 0 });
+      await store.gc({ grace: 0 });
       expect(await allRefs(store)).toEqual(await reachableRefs(store));
     });
 
@@ -256,9 +255,9 @@ for (const backend of BACKENDS) {
         { onProgress: 1 },
         { keep: 3 },
       ]) {
-        await expectCode(gc(store, { ...(options as object), grace: (options as { grace?: unknown }).grace ?? 0 } as never), "INVALID_ARGUMENT");
+        await expectCode(store.gc({ ...(options as object), grace: (options as { grace?: unknown }).grace ?? 0 } as never), "INVALID_ARGUMENT");
       }
-      await expectCode(gc(store, 5 as never), "INVALID_ARGUMENT");
+      await expectCode(store.gc(5 as never), "INVALID_ARGUMENT");
       expect(await dump(store)).toBe(before);
     });
   });
@@ -278,7 +277,7 @@ describe("gc beside a writer in another connection", () => {
       await s.delete();
       // The writer's cache of stored refs is now stale for everything gc removes.
       let n = 0;
-      await gc(collector, {
+      await collector.gc({
         grace: 0,
         batchSize: 2,
         onProgress: async () => {
@@ -287,7 +286,7 @@ describe("gc beside a writer in another connection", () => {
       });
       expect(n).toBeGreaterThan(2);
       for (let i = 0; i < n; i++) expect((await writer.session(`w${i}`).latest())!.snapshots).toEqual(state.snapshots);
-      expect((await verify(collector)).findings).toEqual([]);
+      expect((await collector.verify()).findings).toEqual([]);
       const rows = await query(collector, "SELECT count(*) FROM history");
       expect(Number(rows.rows[0]![0])).toBe(n);
     } finally {

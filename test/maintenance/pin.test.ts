@@ -1,6 +1,5 @@
 /** Pins: named roots, typed errors for bad input, nothing written then. */
 import { afterAll, describe, expect, it } from "vitest";
-import { listPins, pin, unpin } from "../../src/maintenance/index.js";
 import { randomPayload, sha256Hex } from "../support/random.js";
 import { BACKENDS, dump, expectCode, storeFactory } from "./support.js";
 
@@ -13,21 +12,21 @@ for (const backend of BACKENDS) {
       const store = await open();
       const a = await store.blobs.put(randomPayload(100));
       const b = await store.blobs.put(randomPayload(100));
-      const first = await pin(store, "release", a);
+      const first = await store.pin("release", a);
       expect(first).toMatchObject({ name: "release", ref: a });
       expect(first.createdAt).toBeInstanceOf(Date);
-      const again = await pin(store, "release", a);
+      const again = await store.pin("release", a);
       expect(again.createdAt.getTime()).toBe(first.createdAt.getTime());
-      await pin(store, "zeta ✓", b);
-      expect((await listPins(store)).map((p) => [p.name, p.ref])).toEqual([
+      await store.pin("zeta ✓", b);
+      expect((await store.listPins()).map((p) => [p.name, p.ref])).toEqual([
         ["release", a],
         ["zeta ✓", b],
       ]);
-      await pin(store, "release", b);
-      expect((await listPins(store)).map((p) => p.ref)).toEqual([b, b]);
-      expect(await unpin(store, "release")).toBe(true);
-      expect(await unpin(store, "release")).toBe(false);
-      expect((await listPins(store)).map((p) => p.name)).toEqual(["zeta ✓"]);
+      await store.pin("release", b);
+      expect((await store.listPins()).map((p) => p.ref)).toEqual([b, b]);
+      expect(await store.unpin("release")).toBe(true);
+      expect(await store.unpin("release")).toBe(false);
+      expect((await store.listPins()).map((p) => p.name)).toEqual(["zeta ✓"]);
     });
 
     it("refuses a ref the store lacks with NOT_FOUND, bad names with INVALID_ARGUMENT, bad refs with INVALID_REF; writes nothing", async () => {
@@ -35,24 +34,24 @@ for (const backend of BACKENDS) {
       const ref = await store.blobs.put(randomPayload(10));
       const before = await dump(store);
       const absent = sha256Hex("never stored");
-      const error = await expectCode(pin(store, "x", absent), "NOT_FOUND");
+      const error = await expectCode(store.pin("x", absent), "NOT_FOUND");
       expect(error.details.ref).toBe(absent);
       for (const name of ["", "a\nb", "\u0000", "x".repeat(257), "\ud800", 42, null]) {
-        await expectCode(pin(store, name as never, ref), "INVALID_ARGUMENT");
-        await expectCode(unpin(store, name as never), "INVALID_ARGUMENT");
+        await expectCode(store.pin(name as never, ref), "INVALID_ARGUMENT");
+        await expectCode(store.unpin(name as never), "INVALID_ARGUMENT");
       }
-      await expectCode(pin(store, "x", "not-a-ref"), "INVALID_REF");
-      await expectCode(pin(store, "x", ref.toUpperCase()), "INVALID_REF");
+      await expectCode(store.pin("x", "not-a-ref"), "INVALID_REF");
+      await expectCode(store.pin("x", ref.toUpperCase()), "INVALID_REF");
       expect(await dump(store)).toBe(before);
-      expect(await listPins(store)).toEqual([]);
+      expect(await store.listPins()).toEqual([]);
     });
 
     it("answers CLOSED once the store is closed", async () => {
       const store = await open();
       const ref = await store.blobs.put(randomPayload(10));
       await store.close();
-      await expectCode(pin(store, "x", ref), "CLOSED");
-      await expectCode(listPins(store), "CLOSED");
+      await expectCode(store.pin("x", ref), "CLOSED");
+      await expectCode(store.listPins(), "CLOSED");
     });
   });
 }

@@ -1,7 +1,6 @@
 /** stats(): exact figures on a workload whose every blob is known. */
 import { afterAll, describe, expect, it } from "vitest";
 import { encodeValue } from "../../src/codec/value-codec.js";
-import { pin, stats } from "../../src/maintenance/index.js";
 import { textPayload } from "../support/random.js";
 import { BACKENDS, query, storeFactory } from "./support.js";
 
@@ -25,7 +24,7 @@ for (const backend of BACKENDS) {
       await a.fork("b"); // shares all three checkpoints
       const toolSize = encodeValue(tool).byteLength;
 
-      const s = await stats(store);
+      const s = await store.stats();
       expect(s.sessions).toBe(2);
       expect(s.checkpoints).toBe(6);
       expect(s.pins).toBe(0);
@@ -54,8 +53,8 @@ for (const backend of BACKENDS) {
       const bytes = new TextEncoder().encode(text);
       const size = bytes.byteLength;
       const ref = await store.blobs.put(bytes, { kind: "tool-output" });
-      await pin(store, "p", ref);
-      const s = await stats(store);
+      await store.pin("p", ref);
+      const s = await store.stats();
       const chunks = await query(store, "SELECT count(*), sum(size), sum(stored_size) FROM blobs WHERE kind = 'chunk'");
       const [count, logical, storedChunks] = Array.from(chunks.rows[0]! as ArrayLike<unknown>, Number) as [number, number, number];
       const root = await query(store, "SELECT stored_size FROM blobs WHERE kind = 'tool-output'");
@@ -72,7 +71,7 @@ for (const backend of BACKENDS) {
     });
 
     it("reports null ratios for an empty store", async () => {
-      const s = await stats(await open());
+      const s = await (await open()).stats();
       expect(s).toMatchObject({ sessions: 0, checkpoints: 0, storedBytes: 0, logicalBytes: 0, referencedBytes: 0, dedupRatio: null, compressionRatio: null });
     });
   });

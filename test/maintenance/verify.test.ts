@@ -3,7 +3,7 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import type { Store } from "../../src/index.js";
-import { pin, verify, type VerifyFinding } from "../../src/maintenance/index.js";
+import type { VerifyFinding } from "../../src/maintenance/index.js";
 import { randomPayload, textPayload } from "../support/random.js";
 import { BACKENDS, corrupt, dump, flip, query, sql, storeFactory, TINY } from "./support.js";
 
@@ -22,7 +22,7 @@ async function populated(open: (o?: object) => Promise<Store>, options: object =
   }
   await a.fork("b", { at: 3 });
   const raw = await store.blobs.put(randomPayload(50_000), { kind: "tool-output" });
-  await pin(store, "keep", raw);
+  await store.pin("keep", raw);
   return { store, last, raw };
 }
 
@@ -36,7 +36,7 @@ for (const backend of BACKENDS) {
     it("finds nothing wrong in a healthy store, counts what it checked, and reports progress", async () => {
       const { store } = await populated(open);
       const calls: Array<[number, number]> = [];
-      const report = await verify(store, { onProgress: (done, total) => calls.push([done, total]) });
+      const report = await store.verify({ onProgress: (done, total) => calls.push([done, total]) });
       expect(report.findings).toEqual([]);
       expect(report.ok).toBe(true);
       const blobs = Number((await query(store, "SELECT count(*) FROM blobs")).rows[0]![0]);
@@ -58,7 +58,7 @@ for (const backend of BACKENDS) {
       const victim = await store.blobs.put(new TextEncoder().encode("a small blob nobody else shares"), { kind: "raw" });
       await corrupt(store, victim, flip(3));
       const before = await dump(store);
-      const report = await verify(store);
+      const report = await store.verify();
       expect(report.ok).toBe(false);
       expect(report.findings).toHaveLength(1);
       const finding = report.findings[0]!;
@@ -74,7 +74,7 @@ for (const backend of BACKENDS) {
       const chunk = await query(store, "SELECT lower(hex(c.ref)) FROM blobs b JOIN edges e ON e.src = b.id JOIN blobs c ON c.id = e.dst WHERE b.ref = unhex(?) LIMIT 1", [ref]);
       const chunkRef = String(chunk.rows[0]![0]);
       await corrupt(store, chunkRef, flip(0));
-      const report = await verify(store);
+      const report = await store.verify();
       expect(report.findings).toEqual([expect.objectContaining({ type: "corrupt-blob", ref: chunkRef })]);
     });
 
@@ -83,7 +83,7 @@ for (const backend of BACKENDS) {
       const ref = await store.blobs.put(new TextEncoder().encode("compressible ".repeat(100)));
       expect((await store.blobs.info(ref))?.encoding).toBe("deflate");
       await corrupt(store, ref, (data) => Uint8Array.from(data.subarray(0, data.length - 4)));
-      const report = await verify(store);
+      const report = await store.verify();
       expect(strip(report.findings)).toEqual(["corrupt-blob"]);
       expect(report.findings[0]).toMatchObject({ ref, actual: undefined });
     });
@@ -109,7 +109,7 @@ for (const backend of BACKENDS) {
       }
       const swapped = Uint8Array.from([data[0]!, data[1]!, ...entries[1]!, ...entries[0]!, ...entries.slice(2).flatMap((e) => [...e])]);
       await sql(store, "UPDATE blobs SET data = ? WHERE ref = unhex(?)", [swapped, ref]);
-      const report = await verify(store);
+      const report = await store.verify();
       expect(report.findings).toHaveLength(1);
       expect(report.findings[0]).toMatchObject({ type: "corrupt-blob", ref, expected: ref });
       expect(report.findings[0]!.type === "corrupt-blob" && report.findings[0]!.actual).toMatch(/^[0-9a-f]{64}$/);
@@ -125,7 +125,7 @@ for (const backend of BACKENDS) {
       );
       const [chunkId, chunkRef] = [Number(chunk.rows[0]![0]), String(chunk.rows[0]![1])];
       await sql(store, "DELETE FROM blobs WHERE id = ?", [chunkId]);
-      const report = await verify(store);
+      const report = await store.verify();
       expect(report.findings).toHaveLength(2);
       expect(report.findings).toContainEqual({ type: "missing-blob", ref: chunkRef, referencedBy: ref, role: "chunk" });
       expect(report.findings).toContainEqual(expect.objectContaining({ type: "dangling-edge", dstId: chunkId, src: ref, dst: undefined }));
@@ -136,12 +136,12 @@ for (const backend of BACKENDS) {
       const ref = await store.blobs.put(randomPayload(60_000));
       const id = Number((await query(store, "SELECT id FROM blobs WHERE ref = unhex(?)", [ref])).rows[0]![0]);
       await sql(store, "INSERT INTO edges (src, dst) VALUES (?, 999999)", [id]);
-      let report = await verify(store);
+      let report = await store.verify();
       expect(report.findings).toEqual([{ type: "dangling-edge", srcId: id, dstId: 999999, src: ref, dst: undefined }]);
       await sql(store, "DELETE FROM edges WHERE dst = 999999");
       const edge = await query(store, "SELECT e.dst, lower(hex(c.ref)) FROM edges e JOIN blobs c ON c.id = e.dst WHERE e.src = ? LIMIT 1", [id]);
       await sql(store, "DELETE FROM edges WHERE src = ? AND dst = ?", [id, Number(edge.rows[0]![0])]);
-      report = await verify(store);
+      report = await store.verify();
       expect(report.findings).toEqual([{ type: "missing-edge", src: ref, dst: String(edge.rows[0]![1]) }]);
     });
 
@@ -160,7 +160,7 @@ for (const backend of BACKENDS) {
       const execution = (await store.checkpoints.manifest(second.ref)).slots.execution!;
       await sql(store, "DELETE FROM edges WHERE dst = (SELECT id FROM blobs WHERE ref = unhex(?))", [execution]);
       await sql(store, "DELETE FROM blobs WHERE ref = unhex(?)", [execution]);
-      const report = await verify(store);
+      const report = await store.verify();
       expect(report.findings).toHaveLength(5);
       expect(report.findings).toContainEqual(expect.objectContaining({ type: "undecodable-manifest", ref: raw }));
       expect(report.findings).toContainEqual({ type: "missing-manifest", session: "s", seq: 3 });
@@ -171,8 +171,8 @@ for (const backend of BACKENDS) {
 
     it("refuses bad options with INVALID_ARGUMENT", async () => {
       const store = await open();
-      await expect(verify(store, { onProgress: 3 as never })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
-      await expect(verify(store, { deep: true } as never)).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+      await expect(store.verify({ onProgress: 3 as never })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+      await expect(store.verify({ deep: true } as never)).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
     });
   });
 }

@@ -1,7 +1,8 @@
 /**
  * Where the LangGraph saver keeps things in cairn: session ids, slot names, the
- * shapes of the values and history metadata it writes, and the few read-only
- * queries the public API has no call for (by label, by session-id range).
+ * shapes of the values and history metadata it writes. Reads by label and by
+ * session-id range go through the storage floor's extension point
+ * (src/storage/labelled-history-storage.ts).
  */
 import { createHash } from "node:crypto";
 import type { ChannelVersions } from "@langchain/langgraph-checkpoint";
@@ -218,30 +219,3 @@ export function compareCodePoints(a: string, b: string): number {
   }
   return i >= a.length ? (j >= b.length ? 0 : -1) : 1;
 }
-
-/** SQL the saver runs through the store's database, read-only. Constant text per statement. */
-export const SQL = {
-  /** The newest history row of a session with label ?2: its seq and manifest ref. */
-  byLabel: `SELECT h.seq, lower(hex(b.ref)) FROM history h JOIN blobs b ON b.id = h.manifest
-            WHERE h.session = ?1 AND h.seq = (SELECT seq FROM history WHERE session = ?1 AND label = ?2 ORDER BY seq DESC LIMIT 1)`,
-  /** The row with the greatest label (checkpoint id) of a session. */
-  latest: `SELECT seq FROM history WHERE session = ?1 AND label IS NOT NULL ORDER BY label DESC, seq DESC LIMIT 1`,
-  /** A page of (seq, label), greatest label first. */
-  page: `SELECT seq, label FROM history WHERE session = ?1 AND label IS NOT NULL
-         ORDER BY label DESC, seq DESC LIMIT ?2`,
-  /** A page of (seq, label) with labels below ?2. */
-  pageBefore: `SELECT seq, label FROM history WHERE session = ?1 AND label < ?2
-               ORDER BY label DESC, seq DESC LIMIT ?3`,
-  /** The next page after the row (?2, ?3). */
-  pageAfter: `SELECT seq, label FROM history WHERE session = ?1 AND (label, seq) < (?2, ?3)
-              ORDER BY label DESC, seq DESC LIMIT ?4`,
-  /** Every row of a session with label ?2, oldest first: the manifests of one checkpoint's writes. */
-  writes: `SELECT lower(hex(b.ref)) FROM history h JOIN blobs b ON b.id = h.manifest
-           WHERE h.session = ?1 AND h.seq IN (SELECT seq FROM history WHERE session = ?1 AND label = ?2) ORDER BY h.seq`,
-  /** The manifests of the writes of several checkpoints (labels as a JSON array in ?2), oldest first. */
-  writesOf: `SELECT h.label, lower(hex(b.ref)) FROM history h JOIN blobs b ON b.id = h.manifest
-             WHERE h.session = ?1 AND h.seq IN (SELECT seq FROM history WHERE session = ?1 AND label IN (SELECT value FROM json_each(?2)))
-             ORDER BY h.seq`,
-  /** Session ids in [?1, ?2). */
-  sessions: `SELECT id FROM sessions WHERE id >= ?1 AND id < ?2 ORDER BY id`,
-} as const;

@@ -34,12 +34,13 @@ import {
 import { isDeepStrictEqual } from "node:util";
 import { CairnError, describe, isCairnError } from "../../errors.js";
 import { unchanged, type HistoryEntry, type Ref, type Store } from "../../index.js";
-import { DATABASE } from "../../store.js";
+import { CONTEXT } from "../../store.js";
+import { decodeValue } from "../../codec/value-codec.js";
+import type { LabelledHistoryStorage, LabelledRow } from "../../storage/labelled-history-storage.js";
 import { DecodeMemo, ValueCodec, type PartRefs, type Serialized } from "./codec.js";
 import {
   INLINE_CHARS,
   MAX_CHECKPOINT_ID,
-  SQL,
   SessionIds,
   channelSlot,
   compareCodePoints,
@@ -120,7 +121,7 @@ function invalid(argument: string, problem: string, actual?: unknown): CairnErro
  * ```ts
  * import { openStore } from "cairn-store";
  * import { CairnSaver } from "cairn-store/langgraph";
- * const store = await openStore({ url: "file:.cairn/agent.db" });
+ * const store = await openStore(); // the default file store, .cairn/ under the working directory
  * const graph = workflow.compile({ checkpointer: new CairnSaver(store) });
  * await graph.invoke(input, { configurable: { thread_id: "t1" } });
  * ```
@@ -158,7 +159,7 @@ export class CairnSaver extends BaseCheckpointSaver {
    */
   constructor(store: Store, options: CairnSaverOptions = {}) {
     super(options?.serde);
-    if (typeof store !== "object" || store === null || typeof store.session !== "function" || !(DATABASE in store)) {
+    if (typeof store !== "object" || store === null || typeof store.session !== "function" || !(CONTEXT in store)) {
       throw invalid("store", "must be a cairn store from openStore()", store);
     }
     const prefix = options?.prefix ?? "langgraph";
@@ -184,17 +185,10 @@ export class CairnSaver extends BaseCheckpointSaver {
     if (target === undefined) return undefined;
     const id = checkpointIdOf(config, "config.configurable.checkpoint_id");
     const sessionId = this.#ids.checkpoints(target);
-    let seq: number | undefined;
-    if (id === undefined) {
-      const rows = await this.#query(SQL.latest, [sessionId]);
-      seq = rows[0] === undefined ? undefined : Number(rows[0][0]);
-    } else {
-      seq = (await this.#byLabel(sessionId, id))?.seq;
-    }
-    if (seq === undefined) return undefined;
-    const entry = (await this.#entries(sessionId, [seq])).get(seq);
-    if (entry === undefined) return undefined;
-    return this.#tuple(target, entry, { remember: true });
+    const labels = this.#labels();
+    const row = id === undefined ? (await labels.labelPage(sessionId, { limit: 1 }))[0] : await labels.newestWithLabel(sessionId, id);
+    if (row === undefined) return undefined;
+    return this.#tuple(target, toEntry(row), { remember: true });
   }
 
   /**
@@ -227,7 +221,7 @@ export class CairnSaver extends BaseCheckpointSaver {
       sessions = [this.#ids.checkpoints({ thread, ns })];
     } else {
       const [lo, hi] = this.#ids.range("c", thread);
-      sessions = (await this.#query(SQL.sessions, [lo, hi])).map((row) => String(row[0])).filter((id) => {
+      sessions = (await this.#labels().sessionIdsInRange(lo, hi)).filter((id) => {
         const target = this.#ids.parse("c", id);
         return target !== undefined && (ns === undefined || target.ns === ns);
       });
@@ -409,8 +403,7 @@ export class CairnSaver extends BaseCheckpointSaver {
     const thread = parseThread(threadId);
     for (const kind of ["c", "w"] as const) {
       const [lo, hi] = this.#ids.range(kind, thread);
-      for (const row of await this.#query(SQL.sessions, [lo, hi])) {
-        const id = String(row[0]);
+      for (const id of await this.#labels().sessionIdsInRange(lo, hi)) {
         if (this.#ids.parse(kind, id)?.thread !== thread) continue;
         await this.store.session(id).delete();
         this.#known.delete(id);
@@ -496,7 +489,7 @@ export class CairnSaver extends BaseCheckpointSaver {
 
   /** The writes stored against checkpoint `id`, resolved and in `writesSortKey` order; values not read yet. */
   async #pendingWrites(target: Target, id: string, known?: readonly Ref[]): Promise<ResolvedWrite[]> {
-    const refs = known ?? (await this.#query(SQL.writes, [this.#ids.writes(target), id])).map((row) => String(row[0]) as Ref);
+    const refs = known ?? (await this.#labels().refsWithLabels(this.#ids.writes(target), [id])).map((row) => row.ref);
     if (refs.length === 0) return [];
     const manifests = await Promise.all(refs.map((ref) => this.store.checkpoints.manifest(ref)));
     const winners = new Map<string, ResolvedWrite>();
@@ -536,7 +529,7 @@ export class CairnSaver extends BaseCheckpointSaver {
   async #parent(sessionId: string, id: string): Promise<Known | undefined> {
     const known = this.#known.get(sessionId);
     if (known !== undefined && known.id === id) return known;
-    const row = await this.#byLabel(sessionId, id);
+    const row = await this.#labels().newestWithLabel(sessionId, id);
     if (row === undefined) return undefined;
     const manifest = await this.store.checkpoints.manifest(row.ref);
     const own = parseOwnFields(manifest.meta);
@@ -575,37 +568,9 @@ export class CairnSaver extends BaseCheckpointSaver {
     return target;
   }
 
-  async #query(sql: string, args: Array<string | number>): Promise<ReadonlyArray<ArrayLike<unknown>>> {
-    return (await this.store[DATABASE].execute(sql, args)).rows as unknown as ReadonlyArray<ArrayLike<unknown>>;
-  }
-
-  async #byLabel(sessionId: string, label: string): Promise<{ seq: number; ref: Ref } | undefined> {
-    const row = (await this.#query(SQL.byLabel, [sessionId, label]))[0];
-    return row === undefined ? undefined : { seq: Number(row[0]), ref: String(row[1]) as Ref };
-  }
-
-  /**
-   * History entries (with decoded meta) of `seqs` in a session, through the public
-   * history API: one window when the rows are close together (labels and commit
-   * order agree, as they do for LangGraph's time-ordered ids), else one call each.
-   */
-  async #entries(sessionId: string, seqs: readonly number[]): Promise<Map<number, HistoryEntry>> {
-    const session = this.store.session(sessionId);
-    const wanted = new Set(seqs);
-    let min = Number.POSITIVE_INFINITY;
-    let max = 0;
-    for (const seq of seqs) {
-      if (seq < min) min = seq;
-      if (seq > max) max = seq;
-    }
-    const span = max - min + 1;
-    const entries =
-      span <= seqs.length * 2 + 16
-        ? await session.history({ before: max + 1, limit: span })
-        : (await Promise.all(seqs.map((seq) => session.history({ before: seq + 1, limit: 1 })))).flat();
-    const out = new Map<number, HistoryEntry>();
-    for (const entry of entries) if (wanted.has(entry.seq) && entry.label !== undefined) out.set(entry.seq, entry);
-    return out;
+  /** History rows by label and session ids by range: the storage floor's extension point for this saver. */
+  #labels(): LabelledHistoryStorage {
+    return this.store[CONTEXT]().adapters.labelledHistory;
   }
 
   /**
@@ -614,50 +579,37 @@ export class CairnSaver extends BaseCheckpointSaver {
    */
   async *#rows(sessionId: string, beforeId: string | undefined, onlyId: string | undefined): AsyncGenerator<ListedRow> {
     const target = this.#ids.parse("c", sessionId)!;
-    const writesOf = async (labels: string[]): Promise<Map<string, Ref[]>> => {
+    const labels = this.#labels();
+    const writesOf = async (wanted: string[]): Promise<Map<string, Ref[]>> => {
       const out = new Map<string, Ref[]>();
-      for (const row of await this.#query(SQL.writesOf, [this.#ids.writes(target), JSON.stringify(labels)])) {
-        const label = String(row[0]);
+      for (const { label, ref } of await labels.refsWithLabels(this.#ids.writes(target), wanted)) {
         let refs = out.get(label);
         if (refs === undefined) out.set(label, (refs = []));
-        refs.push(String(row[1]) as Ref);
+        refs.push(ref);
       }
       return out;
     };
     if (onlyId !== undefined) {
       if (beforeId !== undefined && compareCodePoints(onlyId, beforeId) >= 0) return;
-      const row = await this.#byLabel(sessionId, onlyId);
-      if (row === undefined) return;
-      const entry = (await this.#entries(sessionId, [row.seq])).get(row.seq);
-      if (entry !== undefined) yield { target, entry, writes: (await writesOf([onlyId])).get(onlyId) ?? [] };
+      const [row, writes] = await Promise.all([labels.newestWithLabel(sessionId, onlyId), writesOf([onlyId])]);
+      if (row !== undefined) yield { target, entry: toEntry(row), writes: writes.get(onlyId) ?? [] };
       return;
     }
     let cursor: { label: string; seq: number } | undefined;
     let last: string | undefined;
     for (;;) {
-      const rows = (
-        cursor !== undefined
-          ? await this.#query(SQL.pageAfter, [sessionId, cursor.label, cursor.seq, PAGE])
-          : beforeId !== undefined
-            ? await this.#query(SQL.pageBefore, [sessionId, beforeId, PAGE])
-            : await this.#query(SQL.page, [sessionId, PAGE])
-      ).map((row) => ({ seq: Number(row[0]), label: String(row[1]) }));
+      // After the first page the cursor's label is below `beforeId` already.
+      const rows = await labels.labelPage(sessionId, cursor !== undefined ? { after: cursor, limit: PAGE } : { below: beforeId, limit: PAGE });
       if (rows.length === 0) return;
-      const [entries, writes] = await Promise.all([
-        this.#entries(
-          sessionId,
-          rows.map((row) => row.seq),
-        ),
-        writesOf([...new Set(rows.map((row) => row.label))]),
-      ]);
+      const writes = await writesOf([...new Set(rows.map((row) => row.label))]);
       for (const row of rows) {
         if (row.label === last) continue;
         last = row.label;
-        const entry = entries.get(row.seq);
-        if (entry !== undefined) yield { target, entry, writes: writes.get(row.label) ?? [] };
+        yield { target, entry: toEntry(row), writes: writes.get(row.label) ?? [] };
       }
       if (rows.length < PAGE) return;
-      cursor = rows[rows.length - 1];
+      const end = rows[rows.length - 1]!;
+      cursor = { label: end.label, seq: end.seq };
     }
   }
 
@@ -718,6 +670,18 @@ export class CairnSaver extends BaseCheckpointSaver {
       await Promise.all(streams.map((stream) => stream.rows.return(undefined)));
     }
   }
+}
+
+/** The history entry of a labelled row, its meta decoded (as `Session.history` gives it). */
+function toEntry(row: LabelledRow): HistoryEntry {
+  return {
+    seq: row.seq,
+    ref: row.ref,
+    turn: row.turn,
+    label: row.label,
+    meta: row.meta === undefined ? undefined : decodeValue(row.meta).value,
+    createdAt: new Date(row.createdAt),
+  };
 }
 
 /** Where the pages and large elements of the list in `slot` are among `slots`. */

@@ -214,7 +214,7 @@ function sleep(ms: number): Promise<void> {
  *   UNSUPPORTED_VALUE), and nothing is written.
  *
  * @example
- * const store = await openStore({ url: "file:.cairn/cairn.db" });
+ * const store = await openStore(); // the default file store, .cairn/ under the working directory
  * const session = new CairnSession({ store, sessionId: "user-42" });
  * const result = await run(agent, "Hello", { session });
  */

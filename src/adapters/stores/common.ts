@@ -1,18 +1,23 @@
 /**
- * What the session stores share: reaching the store's database, argument
+ * What the session stores share: reaching the store's storage floor, argument
  * checks that throw INVALID_ARGUMENT, and small values kept inline in a row.
  */
 import { decodeValue, encodeValue, type LinkSink } from "../../codec/value-codec.js";
 import { CairnError, describe } from "../../errors.js";
-import type { Database } from "../../storage/libsql/database.js";
-import { DATABASE, type Store } from "../../store.js";
+import type { SessionStoresStorage } from "../../storage/session-stores-storage.js";
+import { CONTEXT, type Store } from "../../store.js";
 
-/** The database behind `store`. @throws CairnError INVALID_ARGUMENT when `store` is not an opened cairn store. */
-export function databaseOf(store: Store): Database {
-  if (typeof store !== "object" || store === null || !(DATABASE in store) || typeof store.session !== "function") {
+/** Checks that `store` is an opened cairn store. @throws CairnError INVALID_ARGUMENT. */
+export function checkStore(store: Store): Store {
+  if (typeof store !== "object" || store === null || !(CONTEXT in store) || typeof store.session !== "function") {
     throw new CairnError("INVALID_ARGUMENT", `expected a store from openStore(), got ${describe(store)}`, { argument: "store" });
   }
-  return store[DATABASE];
+  return store;
+}
+
+/** The session stores' rows of `store` (checked by {@link checkStore}). @throws CairnError CLOSED once the store is closed. */
+export function sessionStoresOf(store: Store): SessionStoresStorage {
+  return store[CONTEXT]().adapters.sessionStores;
 }
 
 /** An INVALID_ARGUMENT error for `name`. */

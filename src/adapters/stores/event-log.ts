@@ -2,9 +2,10 @@
  * Event log: append-only events per session, read back in the order they were
  * appended, page by page.
  *
- * Events are rows of the `events` table (schema version 2), keyed by
- * `(session, seq)`. The database gives each appended event the next `seq` inside
- * the write transaction that inserts it, so the order is the order of commits:
+ * Events are rows the storage floor keeps per session (the `session-stores`
+ * component, src/storage/session-stores-storage.ts). The database gives each
+ * appended event the next `seq` inside the write transaction that inserts it,
+ * so the order is the order of commits:
  * never a wall clock's, which may go backwards. Writers are serialized by the
  * database, so appends from any number of connections or processes land in one
  * total order, with sequence numbers 1, 2, 3, ... and no gaps.
@@ -14,9 +15,8 @@
  * state, where cairn deduplicates them.
  */
 import { CairnError } from "../../errors.js";
-import type { Database, InStatement } from "../../storage/libsql/database.js";
 import type { Store } from "../../store.js";
-import { bad, databaseOf, decodeInline, encodeInline, parseInteger, parseOptions, parseText, parseTime } from "./common.js";
+import { bad, checkStore, decodeInline, sessionStoresOf, encodeInline, parseInteger, parseOptions, parseText, parseTime } from "./common.js";
 
 /** An event to append. */
 export interface EventInput {
@@ -66,10 +66,6 @@ const MAX_TYPE = 256;
 const MAX_PAGE = 10_000;
 const MAX_BATCH = 10_000;
 
-const APPEND_SQL = `INSERT INTO events (session, seq, type, time, data)
-  SELECT ?1, COALESCE(MAX(seq), 0) + 1, ?2, ?3, ?4 FROM events WHERE session = ?1
-  RETURNING seq`;
-
 /**
  * The append-only event log of one session.
  *
@@ -87,7 +83,7 @@ const APPEND_SQL = `INSERT INTO events (session, seq, type, time, data)
 export class EventLog {
   /** The session whose events this log holds. */
   readonly session: string;
-  readonly #db: Database;
+  readonly #store: Store;
   readonly #maxDataBytes: number;
 
   /**
@@ -97,7 +93,7 @@ export class EventLog {
    * @example const log = new EventLog(store, "session-1");
    */
   constructor(store: Store, session: string, options?: EventLogOptions) {
-    this.#db = databaseOf(store);
+    this.#store = checkStore(store);
     this.session = parseText(session, "session", 512);
     const { maxDataBytes = 1024 * 1024 } = parseOptions(options);
     this.#maxDataBytes = parseInteger(maxDataBytes, "maxDataBytes", 1, 64 * 1024 * 1024);
@@ -128,9 +124,8 @@ export class EventLog {
     const now = Date.now();
     const rows = events.map((event, index) => this.#parse(event, index, now));
     if (rows.length === 0) return [];
-    const statements: InStatement[] = rows.map((row) => ({ sql: APPEND_SQL, args: [this.session, row.type, row.time, row.data] }));
-    const results = await this.#db.writeBatch(statements);
-    return rows.map((row, i) => ({ seq: Number(results[i]!.rows[0]![0]), type: row.type, data: row.value, time: new Date(row.time) }));
+    const seqs = await sessionStoresOf(this.#store).appendEvents(this.session, rows);
+    return rows.map((row, i) => ({ seq: seqs[i]!, type: row.type, data: row.value, time: new Date(row.time) }));
   }
 
   /**
@@ -144,19 +139,9 @@ export class EventLog {
     const { after = 0, limit = 100 } = parseOptions(options);
     const from = parseInteger(after, "after", 0);
     const count = parseInteger(limit, "limit", 1, MAX_PAGE);
-    const result = await this.#db.execute("SELECT seq, type, time, data FROM events WHERE session = ? AND seq > ? ORDER BY seq LIMIT ?", [
-      this.session,
-      from,
-      count + 1,
-    ]);
-    const rows = result.rows.slice(0, count);
-    const events = rows.map((row) => ({
-      seq: Number(row[0]),
-      type: String(row[1]),
-      time: new Date(Number(row[2])),
-      data: decodeInline(row[3]),
-    }));
-    return { events, cursor: events.length > 0 ? events[events.length - 1]!.seq : from, hasMore: result.rows.length > count };
+    const found = await sessionStoresOf(this.#store).events(this.session, from, count + 1);
+    const events = found.slice(0, count).map((row) => ({ seq: row.seq, type: row.type, time: new Date(row.time), data: decodeInline(row.data) }));
+    return { events, cursor: events.length > 0 ? events[events.length - 1]!.seq : from, hasMore: found.length > count };
   }
 
   /**
@@ -165,16 +150,15 @@ export class EventLog {
    * @example const total = await log.head();
    */
   async head(): Promise<number> {
-    const result = await this.#db.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE session = ?", [this.session]);
-    return Number(result.rows[0]![0]);
+    return sessionStoresOf(this.#store).eventHead(this.session);
   }
 
-  #parse(event: EventInput, index: number, now: number): { type: string; time: number; data: Uint8Array | null; value: unknown } {
+  #parse(event: EventInput, index: number, now: number): { type: string; time: number; data: Uint8Array | undefined; value: unknown } {
     try {
       if (typeof event !== "object" || event === null || Array.isArray(event)) throw bad("event", "an object { type, data?, time? }", event);
       const type = parseText(event.type, "type", MAX_TYPE);
       const time = parseTime(event.time, "time", now);
-      const data = event.data === undefined ? null : encodeInline(event.data, "data", this.#maxDataBytes);
+      const data = event.data === undefined ? undefined : encodeInline(event.data, "data", this.#maxDataBytes);
       return { type, time, data, value: event.data };
     } catch (error) {
       if (error instanceof CairnError) {

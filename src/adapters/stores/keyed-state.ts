@@ -13,7 +13,7 @@
 import { CairnError } from "../../errors.js";
 import type { Store } from "../../store.js";
 import { COMMIT_EXTRA, type CommitResult } from "../../session/session.js";
-import { bad, databaseOf, parseInteger, parseOptions, parseText } from "./common.js";
+import { bad, checkStore, parseInteger, parseOptions, parseText } from "./common.js";
 
 /** Options for {@link KeyedState}. */
 export interface KeyedStateOptions {
@@ -72,7 +72,7 @@ export class KeyedState<T = unknown> {
    * @example const states = new KeyedState<ConversationState>(store, { namespace: "chat" });
    */
   constructor(store: Store, options?: KeyedStateOptions) {
-    databaseOf(store);
+    checkStore(store);
     const { namespace = "default" } = parseOptions(options);
     if (typeof namespace !== "string" || !NAMESPACE.test(namespace)) throw bad("namespace", "1 to 64 characters of A-Z a-z 0-9 . _ -", namespace);
     this.#store = store;
@@ -106,12 +106,7 @@ export class KeyedState<T = unknown> {
         { turn: 0, snapshots: { [SLOT]: state } },
         {
           ...(expectedHead === undefined ? {} : { expectedHead }),
-          [COMMIT_EXTRA]: [
-            {
-              sql: "DELETE FROM history WHERE session = ?1 AND seq < (SELECT MAX(seq) FROM history WHERE session = ?1)",
-              args: [session],
-            },
-          ],
+          [COMMIT_EXTRA]: [{ type: "drop-older-history" }],
         },
       );
     } catch (error) {

@@ -11,7 +11,7 @@
 import { CairnError } from "../../errors.js";
 import type { Store } from "../../store.js";
 import type { CommitResult, HistoryEntry, HistoryOptions, Session } from "../../session/session.js";
-import { bad, databaseOf, parseInteger, parseOptions, parseText } from "./common.js";
+import { bad, checkStore, parseInteger, parseOptions, parseText } from "./common.js";
 
 /** Options for {@link SnapshotHistory.save}. */
 export interface SaveOptions {
@@ -59,7 +59,7 @@ export class SnapshotHistory<T = unknown> {
    * @example const history = new SnapshotHistory(store, "agent-42");
    */
   constructor(store: Store, sessionId: string) {
-    databaseOf(store);
+    checkStore(store);
     this.session = store.session(parseText(sessionId, "session id", 512));
   }
 

@@ -3,18 +3,19 @@
  * transaction as the checkpoint of the turn that consumed it, and totalled per
  * session, model or source.
  *
- * Entries are rows of the `usage` table (schema version 2). An entry recorded
- * with a commit carries the commit's sequence number and is inserted by the
- * commit's own transaction (after its history row), so a commit that fails, for
- * instance with CONFLICT, leaves no entry, and a committed turn never lacks its
- * usage. Totals are computed by SQLite (`SUM ... GROUP BY`) over indexed rows.
+ * Entries are rows the storage floor keeps (the `session-stores` component,
+ * src/storage/session-stores-storage.ts). An entry recorded with a commit
+ * carries the commit's sequence number and is written by the commit's own
+ * transaction (a typed `usage` addition, after its history row), so a commit
+ * that fails, for instance with CONFLICT, leaves no entry, and a committed turn
+ * never lacks its usage. Totals are computed by the database over indexed rows.
  */
 import { CairnError } from "../../errors.js";
-import type { Database, InStatement } from "../../storage/libsql/database.js";
+import type { NewUsageRow, UsageRowFilter, UsageSums } from "../../storage/session-stores-storage.js";
 import type { Checkpoint } from "../../checkpoint/checkpoint.js";
 import { COMMIT_EXTRA, Session, type CommitOptions, type CommitResult } from "../../session/session.js";
 import type { Store } from "../../store.js";
-import { bad, databaseOf, decodeInline, encodeInline, parseInteger, parseOptions, parseText, parseTime } from "./common.js";
+import { bad, checkStore, decodeInline, sessionStoresOf, encodeInline, parseInteger, parseOptions, parseText, parseTime } from "./common.js";
 
 /** Token usage to record: what one call to a model consumed. */
 export interface UsageInput {
@@ -89,22 +90,7 @@ export type UsageCommitOptions = Omit<CommitOptions, typeof COMMIT_EXTRA>;
 const MAX_NAME = 256;
 const MAX_META = 64 * 1024;
 const MAX_BATCH = 10_000;
-const COLUMNS = "id, session, seq, source, model, input_tokens, output_tokens, cached_tokens, reasoning_tokens, time, meta";
-const SUMS = `COUNT(*), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0),
-  COALESCE(SUM(cached_tokens), 0), COALESCE(SUM(reasoning_tokens), 0)`;
-const GROUP_COLUMN: Record<UsageGroup, string> = { session: "session", model: "model", source: "source" };
-
-interface UsageRow {
-  readonly source: string;
-  readonly model: string;
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-  readonly cachedTokens: number;
-  readonly reasoningTokens: number;
-  readonly time: number;
-  /** The encoded meta, or null. */
-  readonly meta: Uint8Array | null;
-}
+const GROUPS: readonly UsageGroup[] = ["session", "model", "source"];
 
 /**
  * The token-usage ledger of a store.
@@ -119,7 +105,6 @@ interface UsageRow {
  */
 export class UsageLedger {
   readonly #store: Store;
-  readonly #db: Database;
 
   /**
    * The usage ledger of `store`.
@@ -128,8 +113,7 @@ export class UsageLedger {
    * @example const ledger = new UsageLedger(store);
    */
   constructor(store: Store) {
-    this.#db = databaseOf(store);
-    this.#store = store;
+    this.#store = checkStore(store);
   }
 
   /**
@@ -143,9 +127,9 @@ export class UsageLedger {
     const id = parseText(session, "session", 512);
     const rows = parseUsage(usage);
     if (rows.length === 0) return [];
-    const results = await this.#db.writeBatch(rows.map((row) => insert(id, row, false)));
+    const ids = await sessionStoresOf(this.#store).recordUsage(id, rows);
     const list = Array.isArray(usage) ? (usage as readonly UsageInput[]) : [usage as UsageInput];
-    return rows.map((row, i) => toEntry(Number(results[i]!.rows[0]![0]), id, undefined, row, list[i]!.meta));
+    return rows.map((row, i) => toEntry(ids[i]!, id, undefined, row, list[i]!.meta));
   }
 
   /**
@@ -164,7 +148,7 @@ export class UsageLedger {
     const id = session instanceof Session ? session.id : parseText(session, "session", 512);
     const rows = parseUsage(usage);
     const commitOptions = parseOptions(options);
-    return this.#store.session(id).commit(checkpoint, { ...commitOptions, [COMMIT_EXTRA]: rows.map((row) => insert(id, row, true)) });
+    return this.#store.session(id).commit(checkpoint, { ...commitOptions, [COMMIT_EXTRA]: [{ type: "usage", rows }] });
   }
 
   /**
@@ -175,33 +159,11 @@ export class UsageLedger {
    */
   async entries(options?: UsageEntriesOptions): Promise<UsageEntry[]> {
     const parsed = parseOptions(options);
-    const { where, args } = filterClause(parsed);
-    const conditions = [...where];
-    if (parsed.after !== undefined) {
-      conditions.push("id > ?");
-      args.push(parseInteger(parsed.after, "after", 0));
-    }
-    let limit = "";
-    if (parsed.limit !== undefined) {
-      limit = "LIMIT ?";
-      args.push(parseInteger(parsed.limit, "limit", 1, MAX_BATCH));
-    }
-    const result = await this.#db.execute(
-      `SELECT ${COLUMNS} FROM usage ${conditions.length ? `WHERE ${conditions.join(" AND ")}` : ""} ORDER BY id ${limit}`,
-      args,
-    );
-    return result.rows.map((row) =>
-      toEntry(Number(row[0]), String(row[1]), row[2] === null ? undefined : Number(row[2]), {
-        source: String(row[3]),
-        model: String(row[4]),
-        inputTokens: Number(row[5]),
-        outputTokens: Number(row[6]),
-        cachedTokens: Number(row[7]),
-        reasoningTokens: Number(row[8]),
-        time: Number(row[9]),
-        meta: null,
-      }, decodeInline(row[10])),
-    );
+    const filter = parseFilter(parsed);
+    const after = parsed.after === undefined ? undefined : parseInteger(parsed.after, "after", 0);
+    const limit = parsed.limit === undefined ? undefined : parseInteger(parsed.limit, "limit", 1, MAX_BATCH);
+    const rows = await sessionStoresOf(this.#store).usage({ ...filter, after, limit });
+    return rows.map((row) => toEntry(row.id, row.session, row.seq, row, decodeInline(row.meta)));
   }
 
   /**
@@ -211,9 +173,7 @@ export class UsageLedger {
    * @example const { totalTokens } = await ledger.totals({ session: "session-1" });
    */
   async totals(filter?: UsageFilter): Promise<UsageTotals> {
-    const { where, args } = filterClause(parseOptions(filter));
-    const result = await this.#db.execute(`SELECT ${SUMS} FROM usage ${where.length ? `WHERE ${where.join(" AND ")}` : ""}`, args);
-    return toTotals(result.rows[0]!, 0);
+    return toTotals(await sessionStoresOf(this.#store).usageSums(parseFilter(parseOptions(filter))));
   }
 
   /**
@@ -226,18 +186,13 @@ export class UsageLedger {
    * const perSession = await ledger.totalsBy("session");
    */
   async totalsBy(group: UsageGroup, filter?: UsageFilter): Promise<Map<string, UsageTotals>> {
-    if (typeof group !== "string" || !Object.hasOwn(GROUP_COLUMN, group)) throw bad("group", `one of ${Object.keys(GROUP_COLUMN).join(", ")}`, group);
-    const column = GROUP_COLUMN[group];
-    const { where, args } = filterClause(parseOptions(filter));
-    const result = await this.#db.execute(
-      `SELECT ${column}, ${SUMS} FROM usage ${where.length ? `WHERE ${where.join(" AND ")}` : ""} GROUP BY ${column} ORDER BY ${column}`,
-      args,
-    );
-    return new Map(result.rows.map((row) => [String(row[0]), toTotals(row, 1)]));
+    if (typeof group !== "string" || !GROUPS.includes(group)) throw bad("group", `one of ${GROUPS.join(", ")}`, group);
+    const sums = await sessionStoresOf(this.#store).usageSumsBy(group, parseFilter(parseOptions(filter)));
+    return new Map([...sums].map(([name, row]) => [name, toTotals(row)]));
   }
 }
 
-function parseUsage(usage: UsageInput | readonly UsageInput[]): UsageRow[] {
+function parseUsage(usage: UsageInput | readonly UsageInput[]): NewUsageRow[] {
   const list = Array.isArray(usage) ? (usage as readonly UsageInput[]) : [usage as UsageInput];
   if (list.length > MAX_BATCH) throw bad("usage", `at most ${MAX_BATCH} entries`, usage);
   const now = Date.now();
@@ -253,7 +208,7 @@ function parseUsage(usage: UsageInput | readonly UsageInput[]): UsageRow[] {
   });
 }
 
-function parseEntry(entry: UsageInput, now: number): UsageRow {
+function parseEntry(entry: UsageInput, now: number): NewUsageRow {
   if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
     throw bad("usage", "an object { source, model, inputTokens, outputTokens, ... }", entry);
   }
@@ -265,38 +220,19 @@ function parseEntry(entry: UsageInput, now: number): UsageRow {
     cachedTokens: parseInteger(entry.cachedTokens ?? 0, "cachedTokens", 0),
     reasoningTokens: parseInteger(entry.reasoningTokens ?? 0, "reasoningTokens", 0),
     time: parseTime(entry.time, "time", now),
-    meta: entry.meta === undefined ? null : encodeInline(entry.meta, "meta", MAX_META),
+    meta: entry.meta === undefined ? undefined : encodeInline(entry.meta, "meta", MAX_META),
   };
 }
 
-function insert(session: string, row: UsageRow, withCommit: boolean): { sql: string; args: Array<string | number | null | Uint8Array> } {
-  const seq = withCommit ? "(SELECT MAX(seq) FROM history WHERE session = ?1)" : "NULL";
+function parseFilter(filter: Partial<UsageFilter>): UsageRowFilter {
   return {
-    sql: `INSERT INTO usage (session, seq, source, model, input_tokens, output_tokens, cached_tokens, reasoning_tokens, time, meta)
-          VALUES (?1, ${seq}, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id`,
-    args: [session, row.source, row.model, row.inputTokens, row.outputTokens, row.cachedTokens, row.reasoningTokens, row.time, row.meta],
+    ...(filter.session === undefined ? {} : { session: parseText(filter.session, "session", 512) }),
+    ...(filter.model === undefined ? {} : { model: parseText(filter.model, "model", MAX_NAME) }),
+    ...(filter.source === undefined ? {} : { source: parseText(filter.source, "source", MAX_NAME) }),
   };
 }
 
-function filterClause(filter: Partial<UsageFilter>): { where: string[]; args: Array<string | number> } {
-  const where: string[] = [];
-  const args: Array<string | number> = [];
-  if (filter.session !== undefined) {
-    where.push("session = ?");
-    args.push(parseText(filter.session, "session", 512));
-  }
-  if (filter.model !== undefined) {
-    where.push("model = ?");
-    args.push(parseText(filter.model, "model", MAX_NAME));
-  }
-  if (filter.source !== undefined) {
-    where.push("source = ?");
-    args.push(parseText(filter.source, "source", MAX_NAME));
-  }
-  return { where, args };
-}
-
-function toEntry(id: number, session: string, seq: number | undefined, row: UsageRow, meta: unknown): UsageEntry {
+function toEntry(id: number, session: string, seq: number | undefined, row: NewUsageRow, meta: unknown): UsageEntry {
   return {
     id,
     session,
@@ -312,15 +248,6 @@ function toEntry(id: number, session: string, seq: number | undefined, row: Usag
   };
 }
 
-function toTotals(row: ArrayLike<unknown>, offset: number): UsageTotals {
-  const inputTokens = Number(row[offset + 1]);
-  const outputTokens = Number(row[offset + 2]);
-  return {
-    entries: Number(row[offset]),
-    inputTokens,
-    outputTokens,
-    cachedTokens: Number(row[offset + 3]),
-    reasoningTokens: Number(row[offset + 4]),
-    totalTokens: inputTokens + outputTokens,
-  };
+function toTotals(sums: UsageSums): UsageTotals {
+  return { ...sums, totalTokens: sums.inputTokens + sums.outputTokens };
 }

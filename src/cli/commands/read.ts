@@ -70,9 +70,12 @@ export function registerReadCommands(program: Command): void {
     .action((spec: string, opts: StoreCommandOptions) =>
       withStore(opts, async (store) => {
         const { ref } = await resolveTarget(store, spec);
-        const bytes = await store.blobs.get(ref);
-        if (opts.json) printJson({ ref, size: bytes.byteLength, bytes });
-        else await writeStdout(bytes);
+        if (opts.json) {
+          const bytes = await store.blobs.get(ref);
+          printJson({ ref, size: bytes.byteLength, bytes });
+        } else {
+          await pipeToStdout(await store.blobs.getStream(ref));
+        }
       }),
     );
 
@@ -149,10 +152,49 @@ function showCheckpoint(checkpoint: StoredCheckpoint, target: Target, opts: Stor
   print(...lines);
 }
 
-/** Writes bytes to stdout and waits until they are handed off. */
-function writeStdout(bytes: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => {
-    process.stdout.write(bytes, (error) => (error ? reject(error) : resolve()));
-  });
+/**
+ * Writes a blob's stream to stdout, waiting for "drain" whenever stdout's buffer
+ * is full, so a blob of any size goes through in bounded memory. A stream that
+ * errors (INTEGRITY) rejects after the bytes before it were written: the exit
+ * status says the output is not the blob.
+ */
+async function pipeToStdout(stream: ReadableStream<Uint8Array>): Promise<void> {
+  const out = process.stdout;
+  const reader = stream.getReader();
+  let failed: Error | undefined;
+  const onError = (error: Error) => (failed = error);
+  out.on("error", onError);
+  try {
+    for (;;) {
+      const next = await reader.read();
+      if (next.done) break;
+      if (failed) throw failed;
+      if (!out.write(next.value)) await drained(out, () => failed);
+    }
+    // Wait until the last bytes are handed off.
+    await new Promise<void>((resolve, reject) => out.write(new Uint8Array(0), (error) => (error ? reject(error) : resolve())));
+  } catch (error) {
+    await reader.cancel().catch(() => {});
+    throw error;
+  } finally {
+    out.off("error", onError);
+  }
 }
 
+/** Resolves on stdout's next "drain"; rejects if it errors first. */
+function drained(out: NodeJS.WriteStream, failed: () => Error | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const error = failed();
+    if (error) return reject(error);
+    const done = (err?: Error) => {
+      out.off("drain", onDrain);
+      out.off("error", onFail);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onFail = (err: Error) => done(err);
+    out.once("drain", onDrain);
+    out.once("error", onFail);
+  });
+}

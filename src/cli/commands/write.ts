@@ -1,7 +1,7 @@
 /**
  * Writing commands: put, pin, pins.
  */
-import { readFile } from "node:fs/promises";
+import { createReadStream } from "node:fs";
 import type { Command } from "commander";
 import { CairnError } from "../../index.js";
 import { colors } from "../format.js";
@@ -14,9 +14,11 @@ export function registerWriteCommands(program: Command): void {
     .option("--kind <kind>", "what the blob is for (metadata, not part of the ref)", "raw")
     .action((file: string, opts: StoreCommandOptions & { kind: string }) =>
       withStore(opts, async (store) => {
-        const bytes = file === "-" ? await readStdin() : new Uint8Array(await readFile(file));
-        const ref = await store.blobs.put(bytes, { kind: opts.kind });
-        if (opts.json) printJson({ ref, size: bytes.byteLength, kind: opts.kind });
+        // Streamed: a file of any size goes through in bounded memory (see blobs.putStream).
+        const source = file === "-" ? process.stdin : createReadStream(file);
+        let size = 0;
+        const ref = await store.blobs.putStream(counted(source, (n) => (size += n)), { kind: opts.kind });
+        if (opts.json) printJson({ ref, size, kind: opts.kind });
         else print(ref);
       }, { create: true }),
     );
@@ -55,9 +57,10 @@ export function registerWriteCommands(program: Command): void {
     );
 }
 
-async function readStdin(): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return new Uint8Array(Buffer.concat(chunks));
+/** The pieces of `source`, counting their bytes. */
+async function* counted(source: AsyncIterable<Uint8Array>, add: (n: number) => void): AsyncGenerator<Uint8Array> {
+  for await (const piece of source) {
+    if (piece instanceof Uint8Array) add(piece.byteLength);
+    yield piece;
+  }
 }
-

@@ -22,6 +22,7 @@ import type {
   WriteOutcome,
 } from "../storage.js";
 import type { Database, InStatement } from "./database.js";
+import { additionStatements } from "./libsql-session-stores.js";
 
 /** Rows per INSERT: one statement per 16 rows measured almost twice the throughput of one per row (a statement costs a prepare and a step). */
 const ROWS_PER_INSERT = 16;
@@ -77,7 +78,7 @@ export class LibsqlStorage implements Storage {
   /**
    * One transaction: 1. the new blob rows, 2. their edges, 3. the touched roots,
    * 4. the history row (its seq computed against the expected head), 5. the
-   * session's head, 6. the adapters' statements.
+   * session's head, 6. the batch's typed additions (libsql-session-stores.ts).
    */
   async write(batch: WriteBatch): Promise<WriteOutcome> {
     const statements: InStatement[] = [];
@@ -123,7 +124,7 @@ export class LibsqlStorage implements Storage {
         },
       );
     }
-    for (const extra of batch.extra ?? []) statements.push({ sql: extra.sql, args: extra.args as never });
+    if (batch.extra?.length) statements.push(...(await additionStatements(this.#db, batch.extra, history)));
     try {
       const results = await this.#db.writeBatch(statements);
       return { ok: true, seq: history ? Number(results[historyAt]!.rows[0]![0]) : undefined };
@@ -229,7 +230,7 @@ function causeMessage(error: unknown): string {
 }
 
 /** The `table.column` whose NOT NULL constraint failed the statement, if that is why it failed. */
-function notNullColumn(error: unknown): string | undefined {
+export function notNullColumn(error: unknown): string | undefined {
   return /NOT NULL constraint failed: (\w+\.\w+)/.exec(causeMessage(error))?.[1];
 }
 

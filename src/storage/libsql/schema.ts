@@ -1,9 +1,11 @@
 /**
- * The schema and its forward-only migrations, versioned with PRAGMA user_version.
- * A database from a newer cairn is refused, never rewritten.
+ * The core schema and its forward-only migrations, versioned with PRAGMA user_version.
+ * A database from a newer cairn is refused, never rewritten. Adapters' tables are
+ * versioned apart, as components (components.ts).
  */
 import { CairnError } from "../../errors.js";
 import type { Database } from "./database.js";
+import { SESSION_STORES } from "./libsql-session-stores.js";
 
 /** The schema version this build writes. */
 export const SCHEMA_VERSION = 2;
@@ -51,33 +53,11 @@ const MIGRATIONS: Record<number, string[]> = {
       created_at INTEGER NOT NULL
     ) WITHOUT ROWID`,
   ],
-  // Session stores (src/adapters/stores): an append-only event log per session and
-  // a token-usage ledger. Order comes from the database (seq, id), never from `time`.
-  2: [
-    `CREATE TABLE events (
-      session TEXT NOT NULL,
-      seq INTEGER NOT NULL,
-      type TEXT NOT NULL,
-      time INTEGER NOT NULL,
-      data BLOB
-    )`,
-    `CREATE UNIQUE INDEX events_session_seq ON events (session, seq)`,
-    `CREATE TABLE usage (
-      id INTEGER PRIMARY KEY,
-      session TEXT NOT NULL,
-      seq INTEGER,
-      source TEXT NOT NULL,
-      model TEXT NOT NULL,
-      input_tokens INTEGER NOT NULL,
-      output_tokens INTEGER NOT NULL,
-      cached_tokens INTEGER NOT NULL,
-      reasoning_tokens INTEGER NOT NULL,
-      time INTEGER NOT NULL,
-      meta BLOB
-    )`,
-    `CREATE INDEX usage_session ON usage (session)`,
-    `CREATE INDEX usage_model ON usage (model)`,
-  ],
+  // Frozen: version 2 installed version 1 of the session stores' tables (the
+  // component `session-stores`, whose statements live in libsql-session-stores.ts).
+  // Tables an adapter adds later are migrations of its component, with a version
+  // of their own (components.ts), never core versions.
+  2: [...SESSION_STORES.migrations[1]!],
 };
 
 /**
