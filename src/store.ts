@@ -170,7 +170,6 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     storage: new LibsqlStorage(db),
     adapters: libsqlAdapterStorage(db),
     maintenance: new LibsqlMaintenance(db),
-    db,
     profile: config.profile,
     moveOutThreshold: config.moveOutThreshold,
     chunkAbove: config.chunkAbove,

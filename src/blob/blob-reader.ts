@@ -10,9 +10,6 @@ import { collectChunkTree, walkChunkTree, type FetchRows, type TreeChunk } from 
 import type { BlobContext } from "./context.js";
 import { checkRecordedSize, encodingName, isChunked, materializeRow, type EncodingName } from "./encoding.js";
 
-/** @deprecated Moved to src/blob/encoding.ts; re-exported for maintenance until it imports them from there. */
-export { checkRecordedSize, materializeRow };
-
 /** What a stored blob is, without its bytes. */
 export interface BlobInfo {
   readonly ref: Ref;

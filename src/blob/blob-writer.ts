@@ -7,12 +7,10 @@ import { CairnError } from "../errors.js";
 import type { Ref } from "../hash/ref.js";
 import { cutIntoTree, type TreePiece } from "./chunk-tree.js";
 import { compressedForm, Encoding } from "./encoding.js";
+import { MIN_COMPRESSIBLE } from "../codec/compression.js";
 import type { ExtraStatement, NewBlobRow, NewHistoryRow, WriteOutcome } from "../storage/storage.js";
 import type { BlobContext } from "./context.js";
 import type { PlannedBlob, WritePlan } from "./write-plan.js";
-
-/** @deprecated Moved to src/blob/encoding.ts; re-exported for maintenance until it imports it from there. */
-export { Encoding };
 
 interface Row {
   readonly ref: Ref;
@@ -28,7 +26,7 @@ interface Row {
 
 /**
  * Compresses each compressible row where it pays. The chunks of one blob are
- * judged by the first of them tried: if it does not shrink, neither is expected
+ * judged by the first of them tried (of at least MIN_COMPRESSIBLE bytes): if it does not shrink, neither is expected
  * to (random or already compressed data), and the rest are stored raw.
  */
 function compressRows(ctx: BlobContext, rows: Row[]): void {
@@ -38,7 +36,9 @@ function compressRows(ctx: BlobContext, rows: Row[]): void {
     if (!row.compressible) continue;
     if (row.family !== undefined && verdicts.get(row.family) === false) continue;
     const packed = compressedForm(row.data, ctx.profile);
-    if (row.family !== undefined && !verdicts.has(row.family)) verdicts.set(row.family, packed !== undefined);
+    // Only a chunk large enough to be tried gives the verdict: the 64-byte head
+    // chunk of an evolving value never compresses, and must not decide for the rest.
+    if (row.family !== undefined && !verdicts.has(row.family) && row.data.byteLength >= MIN_COMPRESSIBLE) verdicts.set(row.family, packed !== undefined);
     if (packed) {
       row.data = packed.data;
       row.encoding = packed.encoding;

@@ -309,6 +309,39 @@ export async function collectChunkTree(root: BlobRow, options: Omit<WalkOptions,
   return out;
 }
 
+/** A walk in report mode, run to its end (see {@link checkChunkTree}). */
+export interface TreeCheck extends WalkResult {
+  /** Every problem met, in the order met (a missing part once). */
+  readonly found: readonly TreeProblem[];
+}
+
+/**
+ * Walks `root` in report mode to its end, as verify and import check a tree:
+ * every problem is collected (a missing part is listed once, however often the
+ * tree names it) and the walk goes on past it; the bytes go to `onChunk` when
+ * given. Never throws for a problem of the tree itself.
+ * @throws what `options.fetch` throws.
+ */
+export async function checkChunkTree(root: BlobRow, options: Omit<WalkOptions, "onProblem">, onChunk?: (bytes: Uint8Array) => void): Promise<TreeCheck> {
+  const found: TreeProblem[] = [];
+  const missing = new Set<Ref>();
+  const walk = walkChunkTree(root, {
+    ...options,
+    onProblem: (problem) => {
+      if (problem.type === "missing") {
+        if (missing.has(problem.chunk)) return;
+        missing.add(problem.chunk);
+      }
+      found.push(problem);
+    },
+  });
+  for (;;) {
+    const step = await walk.next();
+    if (step.done) return { ...step.value, found };
+    onChunk?.(step.value.bytes);
+  }
+}
+
 /** One line for a tree problem. */
 export function describeProblem(problem: TreeProblem): string {
   switch (problem.type) {
@@ -491,9 +524,15 @@ class Walk {
       let children: ChunkEntry[];
       try {
         children = decodeChunkList(node, entry.ref);
-        checkSpan(owner, children, entry.size, `list node ${entry.ref}`);
       } catch (error) {
         this.#problem({ type: "corrupt-part", chunk: entry.ref, reason: reasonOf(error) }, error);
+        continue;
+      }
+      try {
+        checkSpan(owner, children, entry.size, `list node ${entry.ref}`);
+      } catch (error) {
+        // The node is intact (it hashed to its ref) but the tree's sizes do not add up: the tree is malformed.
+        this.#problem({ type: "malformed", reason: reasonOf(error) }, error);
         continue;
       }
       yield* this.#leaves(owner, children, depth + 1);

@@ -1,7 +1,9 @@
 /**
- * The settings every blob operation reads, parsed and validated once by openStore.
+ * The store's internal context: the storage floor (the only way to rows) and
+ * the settings every blob operation reads, parsed and validated once by openStore.
+ * Every layer below the public API (blob/, checkpoint/, session/, maintenance/,
+ * adapters/) works from it; none of them sees the database.
  */
-import type { Database } from "../storage/libsql/database.js";
 import type { Storage } from "../storage/storage.js";
 import type { AdapterStorage } from "../storage/adapter-storage.js";
 import type { MaintenanceStorage } from "../storage/maintenance-storage.js";
@@ -16,8 +18,6 @@ export interface BlobContext {
   readonly maintenance: MaintenanceStorage;
   /** The storage floor's extension points for adapters (src/adapters/): their rows, as typed operations. */
   readonly adapters: AdapterStorage;
-  /** @internal The libSQL database, for the layers not yet on the floor (maintenance, adapters). */
-  readonly db: Database;
   readonly profile: CompressionProfile;
   /** Strings and byte arrays inside values at least this large are moved out. */
   readonly moveOutThreshold: number;

@@ -9,8 +9,8 @@ import { readBlob } from "../blob/blob-reader.js";
 import { readValues, resolveSites } from "../blob/value-reader.js";
 import { WritePlan } from "../blob/write-plan.js";
 import { kindForSlot, type Checkpoint, type Manifest, type StoredCheckpoint } from "./checkpoint.js";
+import { MANIFEST_FORMAT, manifestValue, parseManifest } from "./manifest.js";
 
-const MANIFEST_FORMAT = 1;
 const MAX_SLOT_NAME = 128;
 
 /** A dehydrated checkpoint: the blobs to write and the manifest they make. */
@@ -47,9 +47,7 @@ export function dehydrate(ctx: BlobContext, checkpoint: Checkpoint): Dehydrated 
     ...(checkpoint.pluginRevision !== undefined ? { pluginRevision: checkpoint.pluginRevision } : {}),
     ...(checkpoint.meta !== undefined ? { meta: checkpoint.meta } : {}),
   };
-  const linked: Record<string, BlobLink> = {};
-  for (const [name, ref] of Object.entries(slots)) linked[name] = new BlobLink(LinkTag.VALUE, ref);
-  const ref = withPath("", () => plan.addValue({ ...manifest, slots: linked }, "manifest", ctx.moveOutThreshold));
+  const ref = withPath("", () => plan.addValue(manifestValue(manifest), "manifest", ctx.moveOutThreshold));
   return { plan, ref, manifest };
 }
 
@@ -93,30 +91,10 @@ export function withPath<T>(prefix: string, fn: () => T): T {
  * @throws CairnError NOT_FOUND, INTEGRITY (also when the blob is not a manifest).
  */
 export async function readManifest(ctx: BlobContext, ref: Ref): Promise<Manifest> {
-  const decoded = decodeValue(await readBlob(ctx, ref));
-  const raw = decoded.value as Record<string, unknown> | null;
-  const notManifest = (why: string) => new CairnError("INTEGRITY", `blob ${ref} is not a checkpoint manifest: ${why}`, { ref });
-  if (typeof raw !== "object" || raw === null || raw.format !== MANIFEST_FORMAT) throw notManifest("no format 1 marker");
-  if (!Number.isSafeInteger(raw.turn)) throw notManifest("turn is not an integer");
-  const rawSlots = raw.slots as Record<string, unknown> | null;
-  if (typeof rawSlots !== "object" || rawSlots === null) throw notManifest("no slots");
-  const slots: Record<string, Ref> = {};
-  const slotLinks = new Set<unknown>();
-  for (const [name, link] of Object.entries(rawSlots)) {
-    if (!(link instanceof BlobLink) || link.tag !== LinkTag.VALUE) throw notManifest(`slot ${name} is not a value link`);
-    slots[name] = link.ref;
-    slotLinks.add(link);
-  }
+  const parsed = parseManifest(decodeValue(await readBlob(ctx, ref)), ref);
   // Anything else linked from the manifest (a large meta string) is resolved in place.
-  await resolveSites(ctx, decoded.links.filter((site) => !slotLinks.has(site.link)));
-  const manifest: Manifest = {
-    format: MANIFEST_FORMAT,
-    turn: raw.turn as number,
-    slots,
-    ...("pluginRevision" in raw ? { pluginRevision: raw.pluginRevision as string | number } : {}),
-    ...("meta" in raw ? { meta: raw.meta } : {}),
-  };
-  return manifest;
+  await resolveSites(ctx, parsed.pending);
+  return parsed.manifest;
 }
 
 /**

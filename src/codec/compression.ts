@@ -17,7 +17,8 @@ export const COMPRESSION_PROFILES: readonly CompressionProfile[] = ["none", "fas
 const LEVELS: Record<CompressionProfile, number> = { none: 0, fast: 1, balanced: 6, max: 9 };
 
 /** Blobs smaller than this are never worth a compressed copy. */
-const MIN_COMPRESSIBLE = 256;
+/** Smaller inputs are never compressed: DEFLATE's overhead eats the gain. */
+export const MIN_COMPRESSIBLE = 256;
 /** A compressed copy is kept only if it saves at least 1/8 of the raw size. */
 const MAX_KEPT_RATIO = 7 / 8;
 /** The largest expansion DEFLATE allows (about 1032:1); a stored size claiming more is hostile. */

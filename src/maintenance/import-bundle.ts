@@ -4,19 +4,21 @@
  * bounded transactions. Importing the same bundle twice changes nothing.
  */
 import { storedRefs } from "../blob/blob-writer.js";
+import { checkChunkTree, collectChunkTree, describeProblem, type FetchRows } from "../blob/chunk-tree.js";
 import type { BlobContext } from "../blob/context.js";
-import { BlobLink, decodeValue, LinkTag } from "../codec/value-codec.js";
-import { Encoding } from "../blob/blob-writer.js";
+import { Encoding, materializeRow } from "../blob/encoding.js";
+import { parseManifest } from "../checkpoint/manifest.js";
+import { decodeValue } from "../codec/value-codec.js";
 import type { ImportHistoryRow } from "../storage/maintenance-storage.js";
 import type { NewBlobRow } from "../storage/storage.js";
 import { CairnError, describe } from "../errors.js";
 import type { Ref } from "../hash/ref.js";
 import { parseSessionId } from "../session/session.js";
-import { fetchBlobRows, materializeRow, reasonOf, type BlobRow } from "./blob-rows.js";
+import { fetchBlobRows, reasonOf, type BlobRow } from "./blob-rows.js";
 import { badBundle, type HistoryRecord } from "./bundle-format.js";
-import { describeProblem, hashChunkTree, type FetchRows } from "./chunk-tree.js";
 import { optionalCallback, optionsObject } from "./options.js";
 import { parsePinName } from "./pin.js";
+import { topologicalOrder } from "./topological.js";
 import { openSource, readBlobRow, scanBundle, type BundleIndex, type BundleSource } from "./read-bundle.js";
 
 /** Phases of an import, as reported to `onProgress`. */
@@ -192,8 +194,9 @@ async function verifyBundle(ctx: BlobContext, source: BundleSource, index: Bundl
   onProgress?.(0, chunked.length, "verify");
   let done = 0;
   for (const [ref, entry] of chunked) {
-    const tree = await hashChunkTree(await readBlobRow(source, entry), fetch, { maxBlobBytes: ctx.maxBlobBytes });
-    if (tree.problems.length > 0) throw badBundle(`blob ${ref} does not reassemble: ${describeProblem(tree.problems[0]!)}`, { ref });
+    // The one walker in report mode; parts are not hashed one by one (the scan re-hashed every single row), the whole is.
+    const tree = await checkChunkTree(await readBlobRow(source, entry), { fetch, maxBlobBytes: ctx.maxBlobBytes, verifyParts: false });
+    if (tree.found.length > 0) throw badBundle(`blob ${ref} does not reassemble: ${describeProblem(tree.found[0]!)}`, { ref });
     if (tree.actual !== ref) {
       throw new CairnError("INTEGRITY", `the bundle's blob ${ref} is corrupt: its chunks hash to ${tree.actual}`, { ref, expected: ref, actual: tree.actual });
     }
@@ -207,9 +210,8 @@ async function verifyBundle(ctx: BlobContext, source: BundleSource, index: Bundl
     const row = await readBlobRow(source, entry);
     let bytes: Uint8Array;
     if (row.encoding === Encoding.CHUNKED) {
-      const parts: Uint8Array[] = [];
-      await hashChunkTree(row, fetch, { maxBlobBytes: ctx.maxBlobBytes, sink: (b) => parts.push(b) });
-      bytes = Buffer.concat(parts);
+      // Reassembled and hashed whole above.
+      bytes = await collectChunkTree(row, { fetch, maxBlobBytes: ctx.maxBlobBytes, verifyParts: false });
     } else {
       bytes = materializeRow(row, ctx.maxBlobBytes);
     }
@@ -219,48 +221,29 @@ async function verifyBundle(ctx: BlobContext, source: BundleSource, index: Bundl
   }
 }
 
-/** The slot refs of an encoded manifest. @throws CairnError INTEGRITY when it is not one. */
+/** The slot refs of an encoded manifest (checked by the one manifest parser). @throws CairnError INTEGRITY when it is not one. */
 function manifestSlots(bytes: Uint8Array, ref: Ref): Ref[] {
-  let value: unknown;
+  let decoded: ReturnType<typeof decodeValue>;
   try {
-    value = decodeValue(bytes).value;
+    decoded = decodeValue(bytes);
   } catch (error) {
     throw badBundle(`manifest ${ref} does not decode: ${reasonOf(error)}`, { ref });
   }
-  const raw = value as Record<string, unknown> | null;
-  if (typeof raw !== "object" || raw === null || raw.format !== 1 || !Number.isSafeInteger(raw.turn)) throw badBundle(`blob ${ref} is not a checkpoint manifest`, { ref });
-  const slots = raw.slots as Record<string, unknown> | null;
-  if (typeof slots !== "object" || slots === null) throw badBundle(`manifest ${ref} has no slots`, { ref });
-  return Object.values(slots).map((link) => {
-    if (!(link instanceof BlobLink) || link.tag !== LinkTag.VALUE) throw badBundle(`manifest ${ref} has a slot that is not a value link`, { ref });
-    return link.ref;
-  });
+  try {
+    return Object.values(parseManifest(decoded, ref).manifest.slots);
+  } catch (error) {
+    throw badBundle(reasonOf(error), { ref });
+  }
 }
 
 /** Bundle blobs, each after every bundle blob it links to. @throws CairnError INTEGRITY on a cycle. */
 function childrenFirst(index: BundleIndex): Ref[] {
-  const waiting = new Map<Ref, number>();
-  const parents = new Map<Ref, Ref[]>();
-  const ready: Ref[] = [];
-  for (const [ref, entry] of index.blobs) {
-    const inside = new Set(entry.links.filter((link) => index.blobs.has(link) && link !== ref));
-    waiting.set(ref, inside.size);
-    if (inside.size === 0) ready.push(ref);
-    for (const child of inside) {
-      let list = parents.get(child);
-      if (!list) parents.set(child, (list = []));
-      list.push(ref);
-    }
-  }
-  for (let i = 0; i < ready.length; i++) {
-    for (const parent of parents.get(ready[i]!) ?? []) {
-      const left = waiting.get(parent)! - 1;
-      waiting.set(parent, left);
-      if (left === 0) ready.push(parent);
-    }
-  }
-  if (ready.length !== index.blobs.size) throw badBundle("its blobs link to each other in a cycle, which content-addressed links cannot");
-  return ready;
+  // Each link read as an edge from the linked blob to the one linking to it: children first.
+  const edges: Array<readonly [Ref, Ref]> = [];
+  for (const [ref, entry] of index.blobs) for (const link of entry.links) edges.push([link, ref]);
+  const { order, cyclic } = topologicalOrder(index.blobs.keys(), edges);
+  if (cyclic.length > 0) throw badBundle("its blobs link to each other in a cycle, which content-addressed links cannot");
+  return order;
 }
 
 /** A session's rows to add, found by comparing with the store. */

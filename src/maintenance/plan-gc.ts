@@ -5,6 +5,7 @@
  */
 import type { MaintenanceStorage } from "../storage/maintenance-storage.js";
 import { PIECE_KINDS } from "./blob-rows.js";
+import { topologicalOrder } from "./topological.js";
 
 /** Rows and bytes of a group of blobs a gc removes. */
 export interface GcTotals {
@@ -111,30 +112,7 @@ export async function planGc(storage: MaintenanceStorage, settings: GcSettings):
 /** `ids` ordered so each comes after every id in `ids` that has an edge to it. */
 async function topDown(storage: MaintenanceStorage, ids: readonly number[]): Promise<number[]> {
   if (ids.length === 0) return [];
-  const inGarbage = new Set(ids);
-  const children = new Map<number, number[]>();
-  const parents = new Map<number, number>();
-  for (const [src, dst] of await storage.edgesFromIds(ids)) {
-    if (!inGarbage.has(dst) || src === dst) continue;
-    let list = children.get(src);
-    if (!list) children.set(src, (list = []));
-    list.push(dst);
-    parents.set(dst, (parents.get(dst) ?? 0) + 1);
-  }
-  const order: number[] = [];
-  const queue = ids.filter((id) => !parents.has(id));
-  for (let head = 0; head < queue.length; head++) {
-    const id = queue[head]!;
-    order.push(id);
-    for (const child of children.get(id) ?? []) {
-      const left = parents.get(child)! - 1;
-      parents.set(child, left);
-      if (left === 0) queue.push(child);
-    }
-  }
-  if (order.length < ids.length) {
-    const placed = new Set(order);
-    for (const id of ids) if (!placed.has(id)) order.push(id);
-  }
-  return order;
+  // Edges go from the linking blob to the linked one: parents first. A cycle (impossible) goes last.
+  const { order, cyclic } = topologicalOrder(ids, await storage.edgesFromIds(ids));
+  return [...order, ...cyclic];
 }

@@ -5,11 +5,11 @@
  */
 import { createHash } from "node:crypto";
 import { open } from "node:fs/promises";
-import { Encoding } from "../blob/blob-writer.js";
+import { Encoding, materializeRow } from "../blob/encoding.js";
 import { decodeChunkList } from "../codec/chunk-list.js";
 import { CairnError } from "../errors.js";
 import { hashBytes, type Ref } from "../hash/ref.js";
-import { materializeRow, reasonOf, type BlobRow } from "./blob-rows.js";
+import { reasonOf, type BlobRow } from "./blob-rows.js";
 import {
   badBundle,
   BUNDLE_MAGIC,

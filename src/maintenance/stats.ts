@@ -2,7 +2,7 @@
  * stats(): what the store holds and how much sharing and compression save,
  * computed by the storage floor without reading any blob's bytes.
  */
-import { Encoding } from "../blob/blob-writer.js";
+import { Encoding } from "../blob/encoding.js";
 import type { BlobContext } from "../blob/context.js";
 import { PIECE_KINDS } from "./blob-rows.js";
 

@@ -3,13 +3,14 @@
  * row and every chunked blob, checks every edge, manifest, history row and pin,
  * and returns every finding. It never stops at the first, and never repairs.
  */
-import { storedRefs, Encoding } from "../blob/blob-writer.js";
+import { storedRefs } from "../blob/blob-writer.js";
+import { checkChunkTree, describeProblem } from "../blob/chunk-tree.js";
 import type { BlobContext } from "../blob/context.js";
+import { Encoding, materializeRow } from "../blob/encoding.js";
 import { decodeChunkList } from "../codec/chunk-list.js";
 import { readManifest } from "../checkpoint/dehydrate.js";
 import { hashBytes, type Ref } from "../hash/ref.js";
-import { fetchBlobRows, materializeRow, reasonOf, type BlobRow } from "./blob-rows.js";
-import { describeProblem, hashChunkTree } from "./chunk-tree.js";
+import { fetchBlobRows, reasonOf, type BlobRow } from "./blob-rows.js";
 import { optionalCallback, optionsObject, since } from "./options.js";
 
 /** One thing verify found wrong. */
@@ -157,14 +158,16 @@ export async function verify(ctx: BlobContext, options?: VerifyOptions): Promise
       const row: BlobRow = { ref: scanned.ref, kind: scanned.kind, encoding: scanned.encoding, size: scanned.size, data: scanned.data };
       if (bad.has(row.ref)) continue;
       counts.chunkedBlobs++;
-      const tree = await hashChunkTree(row, fetch, { maxBlobBytes: ctx.maxBlobBytes, isBad: (ref) => bad.has(ref) });
-      counts.bytesHashed += tree.bytesHashed;
-      for (const problem of tree.problems) {
+      // The one walker in report mode: every problem found, bad parts skipped. Parts are not
+      // hashed one by one here (step 1 re-hashed every row); the whole is.
+      const tree = await checkChunkTree(row, { fetch, maxBlobBytes: ctx.maxBlobBytes, isBad: (ref) => bad.has(ref), verifyParts: false });
+      counts.bytesHashed += tree.bytes;
+      for (const problem of tree.found) {
         if (problem.type === "missing") findings.push({ type: "missing-blob", ref: problem.chunk, referencedBy: row.ref, role: "chunk" });
         else if (problem.type === "malformed") findings.push({ type: "malformed-chunk-list", ref: row.ref, reason: problem.reason });
         else findings.push({ type: "corrupt-blob", ref: row.ref, kind: row.kind, expected: row.ref, actual: undefined, reason: describeProblem(problem) });
       }
-      if (tree.problems.length > 0 || tree.tainted) {
+      if (tree.found.length > 0 || tree.tainted) {
         bad.add(row.ref);
       } else if (tree.actual !== row.ref) {
         findings.push({ type: "corrupt-blob", ref: row.ref, kind: row.kind, expected: row.ref, actual: tree.actual, reason: "the reassembled chunks do not hash to the ref" });

@@ -70,6 +70,26 @@ describe("evolving values", () => {
     }
   });
 
+  it("are compressed chunk by chunk: the 64-byte head chunk, too small to compress, does not decide for the rest", async () => {
+    const store = await openStore({ url: `file:${join(dir.dir, "squeeze.db")}` });
+    stores.push(store);
+    const rand = prng(11);
+    // Many short messages (none moved out), so the slot itself is one large chunked value.
+    const word = () => ["the", "agent", "reads", "a", "file", "and", "writes", "notes"][Math.floor(rand() * 8)];
+    const messages = Array.from({ length: 3000 }, () => Array.from({ length: 12 }, word).join(" "));
+    const { ref } = await store.session("squeeze").commit({ turn: 1, snapshots: { execution: { messages } } });
+    const slot = (await store.checkpoints.manifest(ref)).slots.execution!;
+    const leaves = await leafRefs(store, slot);
+    const rows = await store[DATABASE].execute(
+      "SELECT size, encoding FROM blobs WHERE ref IN (SELECT unhex(value) FROM json_each(?))",
+      [JSON.stringify(leaves)],
+    );
+    const compressible = rows.rows.filter((r) => Number(r[0]) >= 256);
+    expect(compressible.length).toBeGreaterThan(5);
+    // Every chunk of this text that is large enough to compress is stored deflated (encoding 1).
+    expect(compressible.map((r) => Number(r[1]))).toEqual(compressible.map(() => 1));
+  });
+
   it("leaves no WAL behind after close(): the file on disk is the whole database", async () => {
     const path = join(dir.dir, "wal.db");
     const store = await openStore({ url: `file:${path}` });

@@ -329,7 +329,8 @@ describe("a corrupt row never ends a stream normally", () => {
   });
 
   it("holds back the last chunk until the whole hash is checked (a list that reorders valid chunks)", async () => {
-    const bytes = randomPayload(3 * MiB);
+    // 10 MiB: about 160 chunks, so the root lists at least three list nodes (at most 64 entries each).
+    const bytes = randomPayload(10 * MiB);
     const { store, ref, client } = await setUp(bytes);
     const root = (await client.execute({ sql: "SELECT data FROM blobs WHERE ref = unhex(?)", args: [ref] })).rows[0]!;
     const entries = decodeChunkList(new Uint8Array(root[0] as ArrayBuffer), ref);
