@@ -31,7 +31,7 @@ export async function readBlob(ctx: BlobContext, ref: Ref): Promise<Uint8Array> 
   const row = await rootRow(ctx, ref);
   if (isChunked(row)) {
     // One hash of the whole, checked by the walk before it ends: parts are not hashed one by one.
-    return collectChunkTree(row, { fetch: fetchRows(ctx), maxBlobBytes: ctx.maxBlobBytes, verifyParts: false });
+    return collectChunkTree(row, { fetch: fetchRows(ctx), maxBlobBytes: ctx.maxBlobBytes, verifyParts: false, reuse: true });
   }
   const bytes = materializeRow(row, ctx.maxBlobBytes);
   const actual = hashBytes(bytes);

@@ -210,6 +210,13 @@ export interface WalkOptions {
   readonly onRow?: (row: BlobRow, role: "list" | "chunk") => void;
   /** Leaves fetched per query (default 128; also at most 8 MiB of logical bytes). Bounds memory. */
   readonly window?: number;
+  /**
+   * Keep the bytes of single-row leaves (up to 8 MiB in all) and yield the same
+   * bytes again where the tree lists a chunk more than once, instead of fetching
+   * and inflating it again. Only for a consumer that never changes or transfers
+   * the bytes it is given (collectChunkTree copies them). Default false.
+   */
+  readonly reuse?: boolean;
 }
 
 /** Leaf bytes, in order. */
@@ -238,6 +245,8 @@ const MAX_LIST_BYTES = 64 * 1024;
 /** List nodes fetched ahead in one query, per level (each at most {@link MAX_LIST_BYTES}). */
 const LIST_PREFETCH = 16;
 const DEFAULT_WINDOW = 128;
+/** How many bytes of leaves a walk with `reuse` keeps. */
+const MEMO_BYTES = 8 * 1024 * 1024;
 const WINDOW_BYTES = 8 * 1024 * 1024;
 
 /**
@@ -264,17 +273,33 @@ const WINDOW_BYTES = 8 * 1024 * 1024;
  *   wrong whole; details.missing for a missing part), LIMIT_EXCEEDED. None in report mode.
  */
 export async function* walkChunkTree(root: BlobRow, options: WalkOptions): AsyncGenerator<TreeChunk, WalkResult, undefined> {
+  const batches = walkBatches(root, options);
+  for (;;) {
+    const next = await batches.next();
+    if (next.done) return next.value;
+    for (const chunk of next.value) yield chunk;
+  }
+}
+
+/**
+ * {@link walkChunkTree} in batches (one window of leaves, or one piece of a
+ * chunked part, at a time): one async step per batch, not per chunk. The last
+ * batch is held back until the whole hash is checked.
+ */
+async function* walkBatches(root: BlobRow, options: WalkOptions): AsyncGenerator<TreeChunk[], WalkResult, undefined> {
   const walk = new Walk(options);
   const verifyWhole = options.verifyWhole ?? true;
   const whole = createHash("sha256");
-  let held: TreeChunk | undefined;
+  let held: TreeChunk[] | undefined;
   let bytes = 0;
   try {
-    for await (const chunk of walk.row(root, 0)) {
-      if (walk.complete) whole.update(chunk.bytes);
-      bytes += chunk.bytes.byteLength;
+    for await (const batch of walk.row(root, 0)) {
+      for (const chunk of batch) {
+        if (walk.complete) whole.update(chunk.bytes);
+        bytes += chunk.bytes.byteLength;
+      }
       if (held) yield held;
-      held = chunk;
+      held = batch;
     }
   } catch (error) {
     // In report mode only the root itself can fail here (its size or list): one problem, and the walk ends.
@@ -299,11 +324,13 @@ export async function collectChunkTree(root: BlobRow, options: Omit<WalkOptions,
   checkRecordedSize(root, options.maxBlobBytes);
   const out = new Uint8Array(root.size);
   let offset = 0;
-  for await (const chunk of walkChunkTree(root, options)) {
-    // The walk checks every size before it yields; this guards the copy itself.
-    if (offset + chunk.bytes.byteLength > out.byteLength) throw malformed(root.ref, `its parts exceed the recorded ${root.size} bytes`);
-    out.set(chunk.bytes, offset);
-    offset += chunk.bytes.byteLength;
+  for await (const batch of walkBatches(root, options)) {
+    for (const chunk of batch) {
+      // The walk checks every size before it yields; this guards the copy itself.
+      if (offset + chunk.bytes.byteLength > out.byteLength) throw malformed(root.ref, `its parts exceed the recorded ${root.size} bytes`);
+      out.set(chunk.bytes, offset);
+      offset += chunk.bytes.byteLength;
+    }
   }
   if (offset !== out.byteLength) throw malformed(root.ref, `its parts add up to ${offset} bytes, not ${root.size}`);
   return out;
@@ -374,6 +401,9 @@ class Walk {
   readonly #options: WalkOptions;
   readonly #verifyParts: boolean;
   readonly #window: number;
+  /** Leaves already materialized, by ref (with `reuse`). */
+  readonly #memo: Map<Ref, Uint8Array> | undefined;
+  #memoBytes = 0;
   problems = 0;
   tainted = false;
 
@@ -381,6 +411,7 @@ class Walk {
     this.#options = options;
     this.#verifyParts = options.verifyParts ?? true;
     this.#window = Math.max(1, options.window ?? DEFAULT_WINDOW);
+    this.#memo = options.reuse ? new Map() : undefined;
   }
 
   get reporting(): boolean {
@@ -418,9 +449,10 @@ class Walk {
   }
 
   /** The bytes of any row: a single row's at once, a chunked row's chunk by chunk. */
-  async *row(row: BlobRow, depth: number): AsyncGenerator<TreeChunk> {
+  /** The bytes of any row, in batches of chunks (a window's worth at most, or one chunked part's piece). */
+  async *row(row: BlobRow, depth: number): AsyncGenerator<TreeChunk[]> {
     if (!isChunked(row)) {
-      yield { ref: row.ref, bytes: this.#single(row, undefined) };
+      yield [{ ref: row.ref, bytes: this.#single(row, undefined) }];
       return;
     }
     if (depth > MAX_NESTING) throw malformed(row.ref, `it nests deeper than ${MAX_NESTING} levels`);
@@ -429,22 +461,37 @@ class Walk {
     checkSpan(row.ref, entries, row.size, "the root list");
     let window: ChunkEntry[] = [];
     let windowBytes = 0;
-    for await (const entry of this.#leaves(row.ref, entries, depth)) {
-      window.push(entry);
-      windowBytes += entry.size;
-      if (window.length >= this.#window || windowBytes >= WINDOW_BYTES) {
-        yield* this.#leafWindow(row.ref, window, depth);
-        window = [];
-        windowBytes = 0;
+    for await (const leaves of this.#leaves(row.ref, entries, depth)) {
+      for (const entry of leaves) {
+        window.push(entry);
+        windowBytes += entry.size;
+        if (window.length >= this.#window || windowBytes >= WINDOW_BYTES) {
+          yield* this.#leafWindow(row.ref, window, depth);
+          window = [];
+          windowBytes = 0;
+        }
       }
     }
     if (window.length > 0) yield* this.#leafWindow(row.ref, window, depth);
   }
 
   /** One window of leaves: fetched in one query, then checked and yielded in order. */
-  async *#leafWindow(owner: Ref, window: readonly ChunkEntry[], depth: number): AsyncGenerator<TreeChunk> {
-    const rows = await this.#options.fetch([...new Set(window.map((e) => e.ref))]);
+  async *#leafWindow(owner: Ref, window: readonly ChunkEntry[], depth: number): AsyncGenerator<TreeChunk[]> {
+    let batch: TreeChunk[] = [];
+    const memo = this.#memo;
+    const wanted = [...new Set(window.map((e) => e.ref))].filter((ref) => !memo?.has(ref));
+    const rows = wanted.length > 0 ? await this.#options.fetch(wanted) : new Map<Ref, BlobRow>();
     for (const entry of window) {
+      const known = memo?.get(entry.ref);
+      if (known !== undefined) {
+        if (known.byteLength !== entry.size) {
+          const reason = `chunk ${entry.ref} of blob ${owner} records ${known.byteLength} bytes, the list says ${entry.size}`;
+          this.#problem({ type: "corrupt-part", chunk: entry.ref, reason }, new CairnError("INTEGRITY", reason, { ref: owner, chunk: entry.ref }));
+          continue;
+        }
+        batch.push({ ref: entry.ref, bytes: known });
+        continue;
+      }
       const leaf = rows.get(entry.ref);
       if (!leaf) {
         this.#problem({ type: "missing", chunk: entry.ref }, missingPart(owner, entry.ref));
@@ -468,16 +515,25 @@ class Walk {
           this.#problem({ type: "corrupt-part", chunk: entry.ref, reason: reasonOf(error) }, error);
           continue;
         }
-        yield { ref: entry.ref, bytes };
+        if (memo && this.#memoBytes + bytes.byteLength <= MEMO_BYTES) {
+          memo.set(entry.ref, bytes);
+          this.#memoBytes += bytes.byteLength;
+        }
+        batch.push({ ref: entry.ref, bytes });
         continue;
+      }
+      // What came before the chunked part goes first, in order.
+      if (batch.length > 0) {
+        yield batch;
+        batch = [];
       }
       // A chunked part: walked one level deeper, its pieces yielded as they come, its own hash checked at its end.
       const inner = this.#nested();
       const hash = createHash("sha256");
       try {
-        for await (const chunk of inner.row(leaf, depth + 1)) {
-          hash.update(chunk.bytes);
-          yield chunk;
+        for await (const part of inner.row(leaf, depth + 1)) {
+          for (const chunk of part) hash.update(chunk.bytes);
+          yield part;
         }
         if (inner.tainted) {
           this.tainted = true;
@@ -491,6 +547,7 @@ class Walk {
         this.#problem({ type: "corrupt-part", chunk: entry.ref, reason: reasonOf(error) }, error);
       }
     }
+    if (batch.length > 0) yield batch;
   }
 
   /**
@@ -498,13 +555,18 @@ class Walk {
    * each checked to span exactly its entry's size. A few list siblings are
    * fetched per query and kept only as verified bytes until they are expanded.
    */
-  async *#leaves(owner: Ref, entries: readonly ChunkEntry[], depth: number): AsyncGenerator<ChunkEntry> {
+  async *#leaves(owner: Ref, entries: readonly ChunkEntry[], depth: number): AsyncGenerator<readonly ChunkEntry[]> {
     let fetched = new Map<Ref, FetchedList>();
+    let run: ChunkEntry[] = [];
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       if (entry.type === ChunkEntryType.CHUNK) {
-        yield entry;
+        run.push(entry);
         continue;
+      }
+      if (run.length > 0) {
+        yield run;
+        run = [];
       }
       if (depth + 1 > MAX_NESTING) {
         const error = malformed(owner, `it nests deeper than ${MAX_NESTING} levels`);
@@ -537,6 +599,7 @@ class Walk {
       }
       yield* this.#leaves(owner, children, depth + 1);
     }
+    if (run.length > 0) yield run;
   }
 
   /**
@@ -564,7 +627,7 @@ class Walk {
         if (row.size > MAX_LIST_BYTES) throw malformed(owner, `list node ${ref} records ${row.size} bytes`);
         const inner = this.#nested();
         const parts: Uint8Array[] = [];
-        for await (const chunk of inner.row(row, depth)) parts.push(chunk.bytes);
+        for await (const batch of inner.row(row, depth)) for (const chunk of batch) parts.push(chunk.bytes);
         if (inner.tainted) {
           out.set(ref, "bad");
           continue;
