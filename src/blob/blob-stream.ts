@@ -32,6 +32,8 @@ export type BlobSource = AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
 
 /** Chunks gathered before a batch is written. */
 const BATCH_BYTES = 4 * 1024 * 1024;
+/** How often a stream in progress touches all the chunks it wrote so far (10 minutes). */
+const TOUCH_EVERY = 10 * 60 * 1000;
 
 /**
  * Stores the bytes of `source` as one blob of kind `kind`; returns its ref.
@@ -48,7 +50,7 @@ export async function putStream(ctx: BlobContext, source: unknown, kind: string)
   let writer: ChunkWriter | undefined;
   for await (const piece of pieces) {
     if (!(piece instanceof Uint8Array)) {
-      throw new CairnError("INVALID_ARGUMENT", `blobs.putStream: the source yielded ${describeType(piece)}, not a Uint8Array; nothing was stored`, {
+      throw new CairnError("INVALID_ARGUMENT", `blobs.putStream: the source yielded ${describeType(piece)}, not a Uint8Array; nothing was rooted`, {
         argument: "source",
         actual: describeType(piece),
       });
@@ -56,7 +58,7 @@ export async function putStream(ctx: BlobContext, source: unknown, kind: string)
     if (piece.byteLength === 0) continue;
     size += piece.byteLength;
     if (size > ctx.maxBlobBytes) {
-      throw new CairnError("LIMIT_EXCEEDED", `blobs.putStream: the source is over the ${ctx.maxBlobBytes}-byte limit; nothing was stored`, {
+      throw new CairnError("LIMIT_EXCEEDED", `blobs.putStream: the source is over the ${ctx.maxBlobBytes}-byte limit; nothing was rooted`, {
         limit: ctx.maxBlobBytes,
         actual: size,
       });
@@ -95,6 +97,8 @@ class ChunkWriter {
   readonly #leaves: ChunkEntry[] = [];
   /** Chunks this stream has written or found stored (and touched). */
   readonly #seen = new Set<Ref>();
+  /** When every chunk in #seen was last written or touched (ms). */
+  #touchedAt = 0;
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
   #flushed = false;
@@ -135,7 +139,14 @@ class ChunkWriter {
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#flushed = true;
-    if (batch.size === 0) return;
+    const now = Date.now();
+    if (this.#touchedAt === 0) this.#touchedAt = now;
+    // A long stream's early chunks are unrooted until the root lands: every
+    // TOUCH_EVERY they are all touched again, so a gc's grace period (1 hour by
+    // default; keep it above TOUCH_EVERY) keeps protecting them.
+    const retouch = now - this.#touchedAt >= TOUCH_EVERY ? [...this.#seen] : [];
+    if (retouch.length > 0) this.#touchedAt = now;
+    if (batch.size === 0 && retouch.length === 0) return;
     const stored = await this.#ctx.storage.storedRefs(batch.keys());
     const rows: NewBlobRow[] = [];
     for (const [ref, data] of batch) {
@@ -144,7 +155,7 @@ class ChunkWriter {
       rows.push({ ref, kind: CHUNK_KIND, ...this.#storedForm(data), size: data.byteLength, links: [] });
     }
     // Chunks the store has may be old and unreachable: touched, gc's grace period protects them until the root lands.
-    const outcome = await this.#ctx.storage.write({ blobs: rows, touch: [...stored], now: Date.now() });
+    const outcome = await this.#ctx.storage.write({ blobs: rows, touch: [...stored, ...retouch], now });
     if (!outcome.ok) throw new CairnError("INTEGRITY", `blobs.putStream: a batch of chunks was refused (${outcome.reason})`, { reason: outcome.reason });
     // Let the event loop turn once per batch: the embedded engine frees the
     // memory of bound values in a task, which a source that never waits on I/O

@@ -274,10 +274,19 @@ const WINDOW_BYTES = 8 * 1024 * 1024;
  */
 export async function* walkChunkTree(root: BlobRow, options: WalkOptions): AsyncGenerator<TreeChunk, WalkResult, undefined> {
   const batches = walkBatches(root, options);
-  for (;;) {
-    const next = await batches.next();
-    if (next.done) return next.value;
-    for (const chunk of next.value) yield chunk;
+  let done = false;
+  try {
+    for (;;) {
+      const next = await batches.next();
+      if (next.done) {
+        done = true;
+        return next.value;
+      }
+      for (const chunk of next.value) yield chunk;
+    }
+  } finally {
+    // A consumer that stops early (a cancelled stream) closes the inner walk too.
+    if (!done) await batches.return(undefined as never);
   }
 }
 

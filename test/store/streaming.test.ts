@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { createClient } from "@libsql/client";
 import fc from "fast-check";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { CairnError, openStore, type Store, type StoreOptions } from "../../src/index.js";
 import { DATABASE } from "../../src/store.js";
 import { chunkBoundaries, StreamChunker } from "../../src/codec/chunker.js";
@@ -304,6 +304,34 @@ describe("a corrupt row never ends a stream normally", () => {
     expect(await codeOf(store.blobs.get(ref))).toBe("INTEGRITY");
     return ended.error as CairnError;
   }
+
+  it("keeps a long stream's early chunks from a gc: every 10 minutes it touches them again", async () => {
+    const dir = tempDir("cairn-stream-touch-");
+    const store = await openStore({ url: `file:${join(dir.dir, "cairn.db")}`, profile: "none" });
+    stores.push(store);
+    const bytes = randomPayload(16 * MiB);
+    let gcDeleted = -1;
+    // Only Date is faked: the stream's clock jumps 11 minutes after its first batches, then a
+    // gc with a 5-minute grace runs from inside the source, after the next batch was written.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      const start = Date.now();
+      async function* source(): AsyncGenerator<Uint8Array> {
+        for (let at = 0; at < bytes.byteLength; at += MiB) {
+          if (at === 6 * MiB) vi.setSystemTime(start + 11 * 60_000);
+          if (at === 13 * MiB) gcDeleted = (await store.gc({ grace: 5 * 60_000 })).result?.blobs ?? -1;
+          yield bytes.subarray(at, at + MiB);
+        }
+      }
+      const ref = await store.blobs.putStream(source());
+      expect(gcDeleted).toBe(0);
+      expect(ref).toBe(sha256Hex(bytes));
+      expect(sha256Hex(await store.blobs.get(ref))).toBe(ref);
+    } finally {
+      vi.useRealTimers();
+      dir.remove();
+    }
+  });
 
   it("errors with INTEGRITY when a chunk's bytes were changed", async () => {
     const bytes = randomPayload(4 * MiB);
