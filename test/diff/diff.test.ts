@@ -10,7 +10,7 @@ import { unchanged, type Store } from "../../src/index.js";
 import { encodeValue } from "../../src/codec/value-codec.js";
 import { DATABASE } from "../../src/store.js";
 import { applyPatch, checkpointView, compareValues } from "../../src/checkpoint/diff.js";
-import { corruptBlob, diffBackends, expectCode, hex, storeCompare, storeDiff, storeDiffValues } from "./support.js";
+import { backendTitle, corruptBlob, diffBackends, expectCode, hex, storeCompare, storeDiff, storeDiffValues } from "./support.js";
 import { textPayload } from "../support/random.js";
 
 const canonical = (value: unknown): string => hex(encodeValue(value));
@@ -19,7 +19,7 @@ const toolState = (cwd: string, output: string) => ({ cwd, files: { "README.md":
 const messages = (n: number) => Array.from({ length: n }, (_, i) => ({ role: i % 2 === 0 ? "user" : "assistant", content: `message ${i}` }));
 
 for (const backend of diffBackends()) {
-  describe(`diff on a ${backend.name} store`, () => {
+  describe.skipIf(backend.unavailable !== undefined)(`diff on a ${backendTitle(backend)} store`, () => {
     afterAll(() => backend.cleanup());
     const open = (options = {}) => backend.open(options);
 
@@ -126,10 +126,10 @@ for (const backend of diffBackends()) {
       expect(d.slots.tool!.status).toBe("changed");
       expect(d.slots.tool!.patch).toEqual([{ op: "replace", path: "/snapshots/tool/cwd", value: "/b", old: "/a" }]);
       expect(d.slots.tool!.lineDiffs).toEqual([]);
-      if (backend.name === "file") {
-        // A new handle on the file remembers no string, so reading the checkpoint must read the
+      if (backend.reopen) {
+        // A new client on the database remembers no string, so reading the checkpoint must read the
         // corrupt blob and fail, while the diff, which compares the string by ref, still succeeds.
-        const fresh = await backend.reopen!(store);
+        const fresh = await backend.reopen!(undefined, store);
         await expectCode(fresh.checkpoints.get(two.ref), "INTEGRITY");
         expect((await storeDiff(fresh, one, two)).patch).toEqual([
           { op: "replace", path: "/turn", value: 2, old: 1 },

@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { formatDiff, render } from "../../src/checkpoint/format-diff.js";
 import { compareValues } from "../../src/checkpoint/diff.js";
-import { diffBackends, storeDiff, storeDiffValues } from "./support.js";
+import { backendTitle, diffBackends, storeDiff, storeDiffValues } from "./support.js";
 
 const ESC = "\u001b[";
 
@@ -42,7 +42,7 @@ describe("formatDiff of an in-memory comparison", () => {
 });
 
 for (const backend of diffBackends()) {
-  describe(`formatDiff on a ${backend.name} store`, () => {
+  describe.skipIf(backend.unavailable !== undefined)(`formatDiff on a ${backendTitle(backend)} store`, () => {
     afterAll(() => backend.cleanup());
 
     it("prints a known diff exactly (refs are content addresses, so this is stable)", async () => {

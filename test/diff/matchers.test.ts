@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { changedPaths, installCairnMatchers, isUnderPath } from "../../src/vitest/index.js";
 import { unchanged, type Store } from "../../src/index.js";
 import { compareValues, type CheckpointDiff } from "../../src/checkpoint/diff.js";
-import { diffBackends, storeDiff, storeDiffValues } from "./support.js";
+import { backendTitle, diffBackends, storeDiff, storeDiffValues } from "./support.js";
 
 /** The message of the assertion error `fn` throws (or rejects with). */
 async function failure(fn: () => unknown): Promise<string> {
@@ -38,7 +38,7 @@ describe("path prefixes", () => {
 });
 
 for (const backend of diffBackends()) {
-  describe(`matchers on a ${backend.name} store`, () => {
+  describe.skipIf(backend.unavailable !== undefined)(`matchers on a ${backendTitle(backend)} store`, () => {
     afterAll(() => backend.cleanup());
     let store: Store;
     let diff: CheckpointDiff;

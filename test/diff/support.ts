@@ -5,7 +5,9 @@ import { CONTEXT, DATABASE } from "../../src/store.js";
 import { compareCheckpoint, type CheckpointDiff, type DiffOptions, type RefLike, type ValueDiff } from "../../src/checkpoint/diff.js";
 import type { Checkpoint } from "../../src/checkpoint/checkpoint.js";
 import { prng } from "../support/seeded.js";
-import { expectCode, localStores, type LocalStores } from "../support/local-stores.js";
+import { backends, type Backend } from "../support/backends.js";
+import { expectCode } from "../support/expect-code.js";
+export { backendTitle } from "../support/backends.js";
 export { check, checkAsync } from "../support/seeded.js";
 
 /** `store.diff(a, b)`, `store.diffValues(a, b)`, and the expected-checkpoint comparison (internal). */
@@ -14,11 +16,14 @@ export const storeDiffValues = (store: Store, a: RefLike, b: RefLike, options?: 
 export const storeCompare = (store: Store, expected: Checkpoint, received: RefLike): Promise<CheckpointDiff> =>
   compareCheckpoint(store[CONTEXT](), expected, received);
 
-export type DiffBackend = LocalStores;
+export type DiffBackend = Backend;
 
-/** A real :memory: store and a real file store in a temp directory. */
+/**
+ * Every backend of the registry, each store a database of its own: the tests
+ * count and corrupt blobs of the whole store, which a shared server database would not allow.
+ */
 export function diffBackends(): DiffBackend[] {
-  return [localStores("memory", "cairn-diff-"), localStores("file", "cairn-diff-")];
+  return backends({ isolated: true, prefix: "cairn-diff-" });
 }
 
 /** Overwrites the stored bytes of blob `ref` (its own row) behind the store's back. */
@@ -29,6 +34,7 @@ export async function corruptBlob(store: Store, ref: string): Promise<void> {
   const broken = data.slice();
   for (let i = 0; i < broken.length; i++) broken[i] = broken[i]! ^ 0x5a;
   await db.writeBatch([{ sql: "UPDATE blobs SET data = ? WHERE ref = unhex(?)", args: [broken, ref] }]);
+  await store.sync();
 }
 
 export { expectCode };

@@ -13,7 +13,7 @@ import { frameRecord, parseRecord, RecordType } from "../../src/maintenance/bund
 import type { Ref } from "../../src/hash/ref.js";
 import { tempDir } from "../support/backends.js";
 import { textPayload } from "../support/random.js";
-import { BACKENDS, dump, expectCode, query, storeFactory } from "./support.js";
+import { backendTitle, dump, expectCode, query , maintenanceBackends } from "./support.js";
 
 const MARKER = "TAMPER-ME-MARKER";
 
@@ -50,9 +50,9 @@ const collect = () => {
   return { stream, bytes: () => new Uint8Array(Buffer.concat(chunks)) };
 };
 
-for (const backend of BACKENDS) {
-  describe(`bundles on ${backend}`, () => {
-    const { open, cleanup } = storeFactory(backend);
+for (const backend of maintenanceBackends()) {
+  describe.skipIf(backend.unavailable !== undefined)(`bundles on ${backendTitle(backend)}`, () => {
+    const { open, cleanup } = backend;
     const dir = tempDir("cairn-bundle-");
     afterAll(async () => {
       await cleanup();

@@ -7,7 +7,7 @@
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { CairnError, unchanged, type Checkpoint, type Store } from "../../src/index.js";
-import { allRefs, reachableRefs, storeFactory, TINY } from "./support.js";
+import { allRefs, backendTitle, maintenanceBackends, reachableRefs, TINY } from "./support.js";
 
 /** Distinct states sharing parts: a growing message list, a shared tool output, small values. */
 function state(i: number): Checkpoint {
@@ -128,43 +128,45 @@ async function run(store: Store, sequence: Op[]): Promise<Model> {
   return model;
 }
 
-describe("gc property", () => {
-  const { open, cleanup } = storeFactory("memory");
-  afterAll(cleanup);
+for (const backend of maintenanceBackends()) {
+  describe.skipIf(backend.unavailable !== undefined)(`gc property on ${backendTitle(backend)}`, () => {
+    const { open, cleanup } = backend;
+    afterAll(cleanup);
 
-  it("keeps exactly what the roots reach, and everything kept still reads", async () => {
-    const seed = Number(process.env.CAIRN_SEED ?? Date.now() % 2 ** 31);
-    console.log(`gc property seed: ${seed} (rerun with CAIRN_SEED=${seed})`);
-    await fc.assert(
-      fc.asyncProperty(ops, async (sequence) => {
-        const store = await open(TINY);
-        try {
-          const model = await run(store, sequence);
-          const reachable = await reachableRefs(store);
-          const report = await store.gc({ grace: 0 });
-          const remaining = await allRefs(store);
-          // Never removes a reachable blob; removes everything unreachable (grace 0).
-          for (const ref of reachable) expect(remaining.has(ref)).toBe(true);
-          expect(remaining).toEqual(reachable);
-          expect(report.result!.kept).toBe(0);
-          // Every remaining session's every checkpoint still hydrates to what was committed.
-          const listed = (await store.sessions.list()).map((s) => s.id).sort();
-          expect(listed).toEqual([...model.sessions.keys()].filter((id) => model.sessions.get(id)!.length > 0).sort());
-          for (const [id, rows] of model.sessions) {
-            const session = store.session(id);
-            expect((await session.history()).map((h) => h.seq).reverse()).toEqual(rows.map((r) => r.seq));
-            for (const row of rows) expect((await session.at(row.seq)).snapshots).toEqual(row.snapshots);
+    it("keeps exactly what the roots reach, and everything kept still reads", async () => {
+      const seed = Number(process.env.CAIRN_SEED ?? Date.now() % 2 ** 31);
+      console.log(`gc property seed: ${seed} (rerun with CAIRN_SEED=${seed})`);
+      await fc.assert(
+        fc.asyncProperty(ops, async (sequence) => {
+          const store = await open(TINY);
+          try {
+            const model = await run(store, sequence);
+            const reachable = await reachableRefs(store);
+            const report = await store.gc({ grace: 0 });
+            const remaining = await allRefs(store);
+            // Never removes a reachable blob; removes everything unreachable (grace 0).
+            for (const ref of reachable) expect(remaining.has(ref)).toBe(true);
+            expect(remaining).toEqual(reachable);
+            expect(report.result!.kept).toBe(0);
+            // Every remaining session's every checkpoint still hydrates to what was committed.
+            const listed = (await store.sessions.list()).map((s) => s.id).sort();
+            expect(listed).toEqual([...model.sessions.keys()].filter((id) => model.sessions.get(id)!.length > 0).sort());
+            for (const [id, rows] of model.sessions) {
+              const session = store.session(id);
+              expect((await session.history()).map((h) => h.seq).reverse()).toEqual(rows.map((r) => r.seq));
+              for (const row of rows) expect((await session.at(row.seq)).snapshots).toEqual(row.snapshots);
+            }
+            // Every pin still reads.
+            const pins = await store.listPins();
+            expect(new Map(pins.map((p) => [p.name, p.ref]))).toEqual(model.pins);
+            for (const p of pins) await store.checkpoints.get(p.ref);
+            expect((await store.verify()).findings).toEqual([]);
+          } finally {
+            await cleanup(); // closes the store (and stops its private server on the server backends)
           }
-          // Every pin still reads.
-          const pins = await store.listPins();
-          expect(new Map(pins.map((p) => [p.name, p.ref]))).toEqual(model.pins);
-          for (const p of pins) await store.checkpoints.get(p.ref);
-          expect((await store.verify()).findings).toEqual([]);
-        } finally {
-          await store.close();
-        }
-      }),
-      { seed, numRuns: 40 },
-    );
+        }),
+        { seed, numRuns: 40 },
+      );
+    });
   });
-});
+}

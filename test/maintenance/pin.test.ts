@@ -1,11 +1,11 @@
 /** Pins: named roots, typed errors for bad input, nothing written then. */
 import { afterAll, describe, expect, it } from "vitest";
 import { randomPayload, sha256Hex } from "../support/random.js";
-import { BACKENDS, dump, expectCode, storeFactory } from "./support.js";
+import { backendTitle, dump, expectCode , maintenanceBackends } from "./support.js";
 
-for (const backend of BACKENDS) {
-  describe(`pins on ${backend}`, () => {
-    const { open, cleanup } = storeFactory(backend);
+for (const backend of maintenanceBackends()) {
+  describe.skipIf(backend.unavailable !== undefined)(`pins on ${backendTitle(backend)}`, () => {
+    const { open, cleanup } = backend;
     afterAll(cleanup);
 
     it("creates, moves, lists and removes pins", async () => {

@@ -2,11 +2,11 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { encodeValue } from "../../src/codec/value-codec.js";
 import { textPayload } from "../support/random.js";
-import { BACKENDS, query, storeFactory } from "./support.js";
+import { backendTitle, query , maintenanceBackends } from "./support.js";
 
-for (const backend of BACKENDS) {
-  describe(`stats on ${backend}`, () => {
-    const { open, cleanup } = storeFactory(backend);
+for (const backend of maintenanceBackends()) {
+  describe.skipIf(backend.unavailable !== undefined)(`stats on ${backendTitle(backend)}`, () => {
+    const { open, cleanup } = backend;
     afterAll(cleanup);
 
     it("counts sessions, checkpoints and blobs by kind, and computes the dedup ratio exactly", async () => {

@@ -1,23 +1,27 @@
-/** Helpers for the maintenance tests: stores on real backends, tampering, table dumps. */
+/**
+ * Helpers for the maintenance tests: stores on every backend, tampering, table dumps.
+ *
+ * Maintenance looks at the whole database (verify, gc, stats, dumps), so its
+ * suites take the registry's backends `isolated`: every opened store has a
+ * database of its own, on the server backends too (a private sqld each).
+ */
 import { createHash } from "node:crypto";
 import type { Store, StoreOptions } from "../../src/index.js";
 import { DATABASE } from "../../src/store.js";
-import { expectCode, localStores, LOCAL_BACKENDS } from "../support/local-stores.js";
+import { backends, backendsWith, type Backend, type Capability } from "../support/backends.js";
 
-export type BackendName = "memory" | "file";
-export const BACKENDS = LOCAL_BACKENDS;
+export { expectCode } from "../support/expect-code.js";
+export { backendTitle, type Backend } from "../support/backends.js";
 
-/** Opens stores on one backend; `cleanup` closes them and removes their files. */
-export function storeFactory(backend: BackendName) {
-  const { open, cleanup } = localStores(backend, "cairn-maint-");
-  return { open, cleanup };
-}
+/** Every backend, each `open` a fresh database of its own. */
+export const maintenanceBackends = (): Backend[] => backends({ isolated: true, prefix: "cairn-maint-" });
+/** The backends with `capability`, each `open` a fresh database of its own. */
+export const maintenanceBackendsWith = (capability: Capability): Backend[] => backendsWith(capability, { isolated: true, prefix: "cairn-maint-" });
 
-export { expectCode };
-
-/** Runs SQL behind the store's back. */
+/** Runs SQL behind the store's back (through its own client, so on a replica it goes to the primary), then syncs. */
 export async function sql(store: Store, statement: string, args: unknown[] = []) {
   const [result] = await store[DATABASE].writeBatch([{ sql: statement, args: args as never }]);
+  await store.sync();
   return result!;
 }
 

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { Store } from "../../src/index.js";
 import type { VerifyFinding } from "../../src/maintenance/index.js";
 import { randomPayload, textPayload } from "../support/random.js";
-import { BACKENDS, corrupt, dump, flip, query, sql, storeFactory, TINY } from "./support.js";
+import { backendTitle, corrupt, dump, flip, query, sql, TINY , maintenanceBackends } from "./support.js";
 
 /** A store with sessions, a chunked growing history, moved-out tool output, a fork and a pin. */
 async function populated(open: (o?: object) => Promise<Store>, options: object = {}) {
@@ -28,9 +28,9 @@ async function populated(open: (o?: object) => Promise<Store>, options: object =
 
 const strip = (findings: readonly VerifyFinding[]) => findings.map((f) => f.type);
 
-for (const backend of BACKENDS) {
-  describe(`verify on ${backend}`, () => {
-    const { open, cleanup } = storeFactory(backend);
+for (const backend of maintenanceBackends()) {
+  describe.skipIf(backend.unavailable !== undefined)(`verify on ${backendTitle(backend)}`, () => {
+    const { open, cleanup } = backend;
     afterAll(cleanup);
 
     it("finds nothing wrong in a healthy store, counts what it checked, and reports progress", async () => {

@@ -2,32 +2,19 @@
  * Shared setup for the LangGraph adapter tests: savers on fresh cairn stores
  * (a file in a real temp directory, or :memory:), closed and removed afterwards.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { CheckpointSaverTestInitializer } from "@langchain/langgraph-checkpoint-validation";
-import { openStore, type Store } from "../../../src/index.js";
+import type { Store } from "../../../src/index.js";
+import { backends, type BackendName as RegistryName } from "../../support/backends.js";
 import { CairnSaver } from "../../../src/adapters/langgraph/index.js";
 
-export type BackendName = "file" | "memory";
+/** The LangGraph validation suite runs once per file (validation-*.test.ts); these are its backends. */
+export type BackendName = Extract<RegistryName, "file" | "memory">;
 
-/** A store on `backend`: a new database each call. */
+/** A store on `backend` of the one registry: a new database each call. */
 export async function freshStore(backend: BackendName): Promise<{ store: Store; url: string; remove: () => Promise<void> }> {
-  if (backend === "memory") {
-    const store = await openStore({ url: ":memory:" });
-    return { store, url: ":memory:", remove: () => store.close() };
-  }
-  const dir = mkdtempSync(join(tmpdir(), "cairn-langgraph-"));
-  const url = `file:${join(dir, "cairn.db")}`;
-  const store = await openStore({ url });
-  return {
-    store,
-    url,
-    remove: async () => {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const found = backends({ isolated: true, prefix: "cairn-langgraph-" }).find((b) => b.name === backend)!;
+  const store = await found.open();
+  return { store, url: store.url, remove: () => found.cleanup() };
 }
 
 /** The conformance suite's initializer: every checkpointer gets a database of its own. */

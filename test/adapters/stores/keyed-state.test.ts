@@ -6,10 +6,10 @@ import { type Store } from "../../../src/index.js";
 import { KeyedState } from "../../../src/adapters/stores/index.js";
 import { DATABASE } from "../../../src/store.js";
 import { textPayload } from "../../support/random.js";
-import { expectCode, localBackends, rowCounts, storedBytes } from "./helpers.js";
+import { expectCode, backendTitle, storeBackends, rowCounts, storedBytes } from "./helpers.js";
 
-for (const backend of localBackends()) {
-  describe(`KeyedState on ${backend.name}`, () => {
+for (const backend of storeBackends()) {
+  describe.skipIf(backend.unavailable !== undefined)(`KeyedState on ${backendTitle(backend)}`, () => {
     afterAll(() => backend.cleanup());
 
     it("puts, gets, tells existence and deletes", async () => {

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { type Store } from "../../../src/index.js";
 import { SnapshotHistory } from "../../../src/adapters/stores/index.js";
 import { DATABASE } from "../../../src/store.js";
-import { expectCode, localBackends, rowCounts, storedBytes } from "./helpers.js";
+import { expectCode, backendTitle, storeBackends, rowCounts, storedBytes } from "./helpers.js";
 
 interface Message {
   role: string;
@@ -32,8 +32,8 @@ async function databaseBytes(store: Store): Promise<number> {
   return pages * pageSize;
 }
 
-for (const backend of localBackends()) {
-  describe(`SnapshotHistory on ${backend.name}`, () => {
+for (const backend of storeBackends()) {
+  describe.skipIf(backend.unavailable !== undefined)(`SnapshotHistory on ${backendTitle(backend)}`, () => {
     afterAll(() => backend.cleanup());
 
     it("loads undefined before the first save, then the latest", async () => {

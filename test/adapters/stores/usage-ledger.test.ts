@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { type Store } from "../../../src/index.js";
 import { UsageLedger, type UsageInput } from "../../../src/adapters/stores/index.js";
 import { DATABASE } from "../../../src/store.js";
-import { expectCode, localBackends, rowCounts } from "./helpers.js";
+import { expectCode, backendTitle, storeBackends, rowCounts } from "./helpers.js";
 
 const call = (model: string, input: number, output: number, extra: Partial<UsageInput> = {}): UsageInput => ({
   source: "agent",
@@ -15,8 +15,8 @@ const call = (model: string, input: number, output: number, extra: Partial<Usage
   ...extra,
 });
 
-for (const backend of localBackends()) {
-  describe(`UsageLedger on ${backend.name}`, () => {
+for (const backend of storeBackends()) {
+  describe.skipIf(backend.unavailable !== undefined)(`UsageLedger on ${backendTitle(backend)}`, () => {
     afterAll(() => backend.cleanup());
 
     it("records usage on its own and reads it back", async () => {
