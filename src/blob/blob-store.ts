@@ -5,7 +5,7 @@ import { CairnError } from "../errors.js";
 import { parseRef, type Ref } from "../hash/ref.js";
 import type { BlobContext } from "./context.js";
 import { blobInfo, readBlob, type BlobInfo } from "./blob-reader.js";
-import { executeWrite, storedRefs } from "./blob-writer.js";
+import { executeWrite } from "./blob-writer.js";
 import { getStream, putStream, type BlobSource } from "./blob-stream.js";
 import { readValue } from "./value-reader.js";
 import { WritePlan } from "./write-plan.js";
@@ -122,7 +122,7 @@ export class BlobStore {
   /** Whether blob `ref` is stored. Reads no blob bytes. @throws CairnError INVALID_REF. */
   async has(ref: Ref | string): Promise<boolean> {
     const parsed = parseRef(ref);
-    return (await storedRefs(this.#ctx(), [parsed])).has(parsed);
+    return (await this.#ctx().storage.storedRefs([parsed])).has(parsed);
   }
 
   /** Kind, sizes and encoding of blob `ref`, or undefined. Reads no blob bytes. */

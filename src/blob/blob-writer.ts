@@ -97,7 +97,7 @@ export async function prepareWrite(ctx: BlobContext, plan: WritePlan): Promise<P
     early.set(blob.ref, { row: chunkInto(ctx, blob, blob.bytes(), pieces), pieces });
   }
   const earlyPieces = [...early.values()].flatMap((e) => e.pieces.map((p) => p.ref));
-  const stored = await storedRefs(ctx, [...planned.map((b) => b.ref), ...required, ...earlyPieces].filter((ref) => !confirmed(ref)));
+  const stored = await ctx.storage.storedRefs([...planned.map((b) => b.ref), ...required, ...earlyPieces].filter((ref) => !confirmed(ref)));
   for (const ref of [...planned.map((b) => b.ref), ...required]) if (confirmed(ref)) stored.add(ref);
   for (const ref of required) {
     if (!stored.has(ref)) throw new CairnError("NOT_FOUND", `no stored value has ref ${ref}`, { ref });
@@ -122,7 +122,7 @@ export async function prepareWrite(ctx: BlobContext, plan: WritePlan): Promise<P
   }
   if (lateCut.length > 0) {
     // Chunks of blobs found missing only now: ask about them in a second query.
-    for (const ref of await storedRefs(ctx, lateCut.filter((p) => !ctx.knownStored.has(p.ref)).map((p) => p.ref))) stored.add(ref);
+    for (const ref of await ctx.storage.storedRefs(lateCut.filter((p) => !ctx.knownStored.has(p.ref)).map((p) => p.ref))) stored.add(ref);
     pieces.push(...lateCut);
   }
   // Pieces this store confirmed recently are not asked about again: each one is
@@ -169,11 +169,6 @@ function chunkInto(ctx: BlobContext, blob: PlannedBlob, bytes: Uint8Array, piece
 function pieceRow(piece: TreePiece, family: Ref | undefined): Row {
   const row = { ref: piece.ref, kind: piece.kind, encoding: Encoding.RAW, size: piece.size, data: piece.data, children: piece.links };
   return family === undefined ? { ...row, compressible: false } : { ...row, compressible: true, family };
-}
-
-/** Which of `refs` the store holds. */
-export function storedRefs(ctx: BlobContext, refs: Iterable<Ref>): Promise<Set<Ref>> {
-  return ctx.storage.storedRefs(refs);
 }
 
 /** What {@link executeWrite} adds to the plan's rows in the same transaction. */

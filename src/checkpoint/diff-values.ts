@@ -20,7 +20,7 @@ import { diffArrays as myersArrays, structuredPatch } from "diff";
 import { BlobLink, encodeValue, type LinkSink } from "../codec/value-codec.js";
 import { CairnError, describe } from "../errors.js";
 import { hashBytes, type Ref } from "../hash/ref.js";
-import type { DiffOperation, DiffOptions, LineDiff, ValueChanges, ValueComparison } from "./diff-types.js";
+import type { DiffOperation, DiffOptions, LineDiff, ValueComparison } from "./diff-types.js";
 
 /**
  * Cost limits of the array diff. Internal; tests lower them to exercise every path.

@@ -13,7 +13,7 @@ import { CairnError } from "../errors.js";
 import { parseRef, type Ref } from "../hash/ref.js";
 import type { BlobContext } from "../blob/context.js";
 import { readBlob } from "../blob/blob-reader.js";
-import { readValue, resolveSites } from "../blob/value-reader.js";
+import { resolveSites } from "../blob/value-reader.js";
 import type { Checkpoint, Manifest } from "./checkpoint.js";
 import { dehydrate, readManifest } from "./dehydrate.js";
 import type { CheckpointDiff, DiffOperation, DiffOptions, LineDiff, SlotDiff, ValueChanges, ValueDiff } from "./diff-types.js";

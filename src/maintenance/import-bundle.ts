@@ -3,7 +3,6 @@
  * blob rows (with their edges) before the history rows that name them, in
  * bounded transactions. Importing the same bundle twice changes nothing.
  */
-import { storedRefs } from "../blob/blob-writer.js";
 import { checkChunkTree, collectChunkTree, describeProblem, type FetchRows } from "../blob/chunk-tree.js";
 import type { BlobContext } from "../blob/context.js";
 import { Encoding, materializeRow } from "../blob/encoding.js";
@@ -14,7 +13,7 @@ import type { NewBlobRow } from "../storage/storage.js";
 import { CairnError, describe } from "../errors.js";
 import type { Ref } from "../hash/ref.js";
 import { parseSessionId } from "../session/session.js";
-import { fetchBlobRows, reasonOf, type BlobRow } from "./blob-rows.js";
+import { reasonOf, type BlobRow } from "./blob-rows.js";
 import { badBundle, type HistoryRecord } from "./bundle-format.js";
 import { optionalCallback, optionsObject } from "./options.js";
 import { parsePinName } from "./pin.js";
@@ -100,7 +99,7 @@ export async function importBundle(ctx: BlobContext, options: ImportOptions): Pr
     const sessions = await planSessions(ctx, index);
     const pins = await planPins(ctx, index);
     // 4. Blobs.
-    const present = await storedRefs(ctx, index.blobs.keys());
+    const present = await ctx.storage.storedRefs(index.blobs.keys());
     const written = await writeBlobs(ctx, source, index, order.filter((ref) => !present.has(ref)), onProgress);
     // 5. History, then pins.
     let historyRows = 0;
@@ -129,7 +128,7 @@ function bundleFetch(ctx: BlobContext, source: BundleSource, index: BundleIndex)
       if (entry) out.set(ref, await readBlobRow(source, entry));
       else elsewhere.push(ref);
     }
-    if (elsewhere.length > 0) for (const [ref, row] of await fetchBlobRows(ctx, elsewhere)) out.set(ref, row);
+    if (elsewhere.length > 0) for (const [ref, row] of await ctx.storage.blobRows(elsewhere)) out.set(ref, row);
     return out;
   };
 }
@@ -183,7 +182,7 @@ async function verifyBundle(ctx: BlobContext, source: BundleSource, index: Bundl
   for (const [ref, entry] of index.blobs) for (const link of entry.links) if (!index.blobs.has(link)) needed.set(link, `blob ${ref}`);
   for (const h of index.history) if (!index.blobs.has(h.ref)) needed.set(h.ref, `session ${h.session} checkpoint ${h.seq}`);
   for (const p of index.pins) if (!index.blobs.has(p.ref)) needed.set(p.ref, `pin ${p.name}`);
-  const stored = await storedRefs(ctx, needed.keys());
+  const stored = await ctx.storage.storedRefs(needed.keys());
   for (const [ref, by] of needed) {
     if (!stored.has(ref)) throw badBundle(`it is incomplete: blob ${ref} (needed by ${by}) is neither in the bundle nor in the store`, { ref });
   }

@@ -3,14 +3,13 @@
  * row and every chunked blob, checks every edge, manifest, history row and pin,
  * and returns every finding. It never stops at the first, and never repairs.
  */
-import { storedRefs } from "../blob/blob-writer.js";
 import { checkChunkTree, describeProblem } from "../blob/chunk-tree.js";
 import type { BlobContext } from "../blob/context.js";
 import { Encoding, materializeRow } from "../blob/encoding.js";
 import { decodeChunkList } from "../codec/chunk-list.js";
 import { readManifest } from "../checkpoint/dehydrate.js";
 import { hashBytes, type Ref } from "../hash/ref.js";
-import { fetchBlobRows, reasonOf, type BlobRow } from "./blob-rows.js";
+import { reasonOf, type BlobRow } from "./blob-rows.js";
 import { optionalCallback, optionsObject, since } from "./options.js";
 
 /** One thing verify found wrong. */
@@ -148,7 +147,7 @@ export async function verify(ctx: BlobContext, options?: VerifyOptions): Promise
 
   // 2. Chunk trees: reassemble every chunked blob (a window of parts at a time) and hash it whole.
   t = performance.now();
-  const fetch = (refs: readonly Ref[]) => fetchBlobRows(ctx, refs);
+  const fetch = (refs: readonly Ref[]) => ctx.storage.blobRows(refs);
   for (let after = 0; ; ) {
     const page = await floor.blobRowPage(after, ROWS_PER_PAGE, Encoding.CHUNKED);
     if (page.length === 0) break;
@@ -193,7 +192,7 @@ export async function verify(ctx: BlobContext, options?: VerifyOptions): Promise
         bad.add(ref);
       }
     }
-    const present = await storedRefs(ctx, [...slots.values()].flat());
+    const present = await ctx.storage.storedRefs([...slots.values()].flat());
     for (const [manifest, refs] of slots) {
       for (const ref of new Set(refs)) if (!present.has(ref)) findings.push({ type: "missing-blob", ref, referencedBy: manifest, role: "slot" });
     }
@@ -260,7 +259,7 @@ async function checkEdges(ctx: BlobContext, links: Map<Ref, Ref[]>, findings: Ve
     for (const dst of new Set(dsts)) if (!have.has(`${src}>${dst}`)) lacking.push([src, dst]);
   }
   if (lacking.length === 0) return;
-  const stored = await storedRefs(ctx, lacking.map(([, dst]) => dst));
+  const stored = await ctx.storage.storedRefs(lacking.map(([, dst]) => dst));
   for (const [src, dst] of lacking) if (stored.has(dst)) findings.push({ type: "missing-edge", src, dst });
 }
 
@@ -268,6 +267,6 @@ async function checkEdges(ctx: BlobContext, links: Map<Ref, Ref[]>, findings: Ve
 async function dropVanished(ctx: BlobContext, findings: VerifyFinding[]): Promise<VerifyFinding[]> {
   const referrers = findings.flatMap((f) => (f.type === "missing-blob" ? [f.referencedBy] : f.type === "missing-edge" ? [f.src] : []));
   if (referrers.length === 0) return findings;
-  const still = await storedRefs(ctx, referrers);
+  const still = await ctx.storage.storedRefs(referrers);
   return findings.filter((f) => (f.type === "missing-blob" ? still.has(f.referencedBy) : f.type === "missing-edge" ? still.has(f.src) : true));
 }

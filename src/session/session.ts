@@ -199,16 +199,20 @@ export class Session {
 
   /** History rows of this session, newest first, with their meta decoded. */
   async #rows(query: { seq?: number; before?: number; limit?: number }): Promise<HistoryEntry[]> {
-    const rows = await this.#ctx().storage.historyRows(this.id, query);
-    return rows.map((row: HistoryRow) => ({
-      seq: row.seq,
-      ref: row.ref,
-      turn: row.turn,
-      label: row.label,
-      meta: row.meta === undefined ? undefined : decodeValue(row.meta).value,
-      createdAt: new Date(row.createdAt),
-    }));
+    return (await this.#ctx().storage.historyRows(this.id, query)).map(historyEntry);
   }
+}
+
+/** @internal A stored history row as the public API gives it: its meta decoded, its time a Date. */
+export function historyEntry(row: HistoryRow): HistoryEntry {
+  return {
+    seq: row.seq,
+    ref: row.ref,
+    turn: row.turn,
+    label: row.label,
+    meta: row.meta === undefined ? undefined : decodeValue(row.meta).value,
+    createdAt: new Date(row.createdAt),
+  };
 }
 
 /** Summary of one session, from `store.sessions.list()`. */

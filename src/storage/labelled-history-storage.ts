@@ -43,3 +43,21 @@ export interface LabelledHistoryStorage {
   /** The ids of the sessions with history whose id is in [from, to), by id. */
   sessionIdsInRange(from: string, to: string): Promise<string[]>;
 }
+
+/**
+ * Compares strings by code point, which is the order SQLite's BINARY collation
+ * gives UTF-8 text (and Python's str order): the order labels come back in.
+ */
+export function compareCodePoints(a: string, b: string): number {
+  if (a === b) return 0;
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const ca = a.codePointAt(i)!;
+    const cb = b.codePointAt(j)!;
+    if (ca !== cb) return ca < cb ? -1 : 1;
+    i += ca > 0xffff ? 2 : 1;
+    j += cb > 0xffff ? 2 : 1;
+  }
+  return i >= a.length ? (j >= b.length ? 0 : -1) : 1;
+}

@@ -14,8 +14,6 @@ export type ChannelVersion = number | string;
 
 /** The cairn session id limit. */
 const MAX_SESSION_ID = 512;
-/** The cairn slot name limit. */
-const MAX_SLOT_NAME = 128;
 /**
  * Channel values whose serialized form has at most this many characters (or
  * bytes) are kept in the checkpoint's manifest, not in a slot of their own: a
@@ -200,22 +198,4 @@ export function parseWritesMeta(value: unknown): WritesMeta {
     throw notOurs("pending write", value);
   }
   return value as unknown as WritesMeta;
-}
-
-/**
- * Compares strings by code point, which is the order SQLite's BINARY collation
- * gives UTF-8 text (and Python's str order): the order labels come back in.
- */
-export function compareCodePoints(a: string, b: string): number {
-  if (a === b) return 0;
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length) {
-    const ca = a.codePointAt(i)!;
-    const cb = b.codePointAt(j)!;
-    if (ca !== cb) return ca < cb ? -1 : 1;
-    i += ca > 0xffff ? 2 : 1;
-    j += cb > 0xffff ? 2 : 1;
-  }
-  return i >= a.length ? (j >= b.length ? 0 : -1) : 1;
 }

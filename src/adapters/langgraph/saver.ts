@@ -35,15 +35,15 @@ import { isDeepStrictEqual } from "node:util";
 import { CairnError, describe, isCairnError } from "../../errors.js";
 import { unchanged, type HistoryEntry, type Ref, type Store } from "../../index.js";
 import { CONTEXT } from "../../store.js";
-import { decodeValue } from "../../codec/value-codec.js";
-import type { LabelledHistoryStorage, LabelledRow } from "../../storage/labelled-history-storage.js";
+import type { LabelledHistoryStorage } from "../../storage/labelled-history-storage.js";
 import { DecodeMemo, ValueCodec, type PartRefs, type Serialized } from "./codec.js";
+import { compareCodePoints } from "../../storage/labelled-history-storage.js";
+import { historyEntry } from "../../session/session.js";
 import {
   INLINE_CHARS,
   MAX_CHECKPOINT_ID,
   SessionIds,
   channelSlot,
-  compareCodePoints,
   elementSlot,
   pageSlot,
   partSlotsOf,
@@ -188,7 +188,7 @@ export class CairnSaver extends BaseCheckpointSaver {
     const labels = this.#labels();
     const row = id === undefined ? (await labels.labelPage(sessionId, { limit: 1 }))[0] : await labels.newestWithLabel(sessionId, id);
     if (row === undefined) return undefined;
-    return this.#tuple(target, toEntry(row), { remember: true });
+    return this.#tuple(target, historyEntry(row), { remember: true });
   }
 
   /**
@@ -592,7 +592,7 @@ export class CairnSaver extends BaseCheckpointSaver {
     if (onlyId !== undefined) {
       if (beforeId !== undefined && compareCodePoints(onlyId, beforeId) >= 0) return;
       const [row, writes] = await Promise.all([labels.newestWithLabel(sessionId, onlyId), writesOf([onlyId])]);
-      if (row !== undefined) yield { target, entry: toEntry(row), writes: writes.get(onlyId) ?? [] };
+      if (row !== undefined) yield { target, entry: historyEntry(row), writes: writes.get(onlyId) ?? [] };
       return;
     }
     let cursor: { label: string; seq: number } | undefined;
@@ -605,7 +605,7 @@ export class CairnSaver extends BaseCheckpointSaver {
       for (const row of rows) {
         if (row.label === last) continue;
         last = row.label;
-        yield { target, entry: toEntry(row), writes: writes.get(row.label) ?? [] };
+        yield { target, entry: historyEntry(row), writes: writes.get(row.label) ?? [] };
       }
       if (rows.length < PAGE) return;
       const end = rows[rows.length - 1]!;
@@ -670,18 +670,6 @@ export class CairnSaver extends BaseCheckpointSaver {
       await Promise.all(streams.map((stream) => stream.rows.return(undefined)));
     }
   }
-}
-
-/** The history entry of a labelled row, its meta decoded (as `Session.history` gives it). */
-function toEntry(row: LabelledRow): HistoryEntry {
-  return {
-    seq: row.seq,
-    ref: row.ref,
-    turn: row.turn,
-    label: row.label,
-    meta: row.meta === undefined ? undefined : decodeValue(row.meta).value,
-    createdAt: new Date(row.createdAt),
-  };
 }
 
 /** Where the pages and large elements of the list in `slot` are among `slots`. */

@@ -8,7 +8,7 @@
  * again here since an aggregate's input order is not guaranteed.
  */
 import type { Ref } from "../../hash/ref.js";
-import type { LabelPageQuery, LabelledHistoryStorage, LabelledRow } from "../labelled-history-storage.js";
+import { compareCodePoints, type LabelPageQuery, type LabelledHistoryStorage, type LabelledRow } from "../labelled-history-storage.js";
 import type { Database } from "./database.js";
 
 /** A page query: the labelled rows of session ?1 that `where` keeps, page order, at most `limit` (a parameter), as one JSON array. */
@@ -95,19 +95,4 @@ export class LibsqlLabelledHistory implements LabelledHistoryStorage {
   async sessionIdsInRange(from: string, to: string): Promise<string[]> {
     return (await this.#db.execute(SESSIONS_IN_RANGE, [from, to])).rows.map((row) => String(row[0]));
   }
-}
-
-/** Compares strings by code point: the order SQLite's BINARY collation gives UTF-8 text. */
-function compareCodePoints(a: string, b: string): number {
-  if (a === b) return 0;
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length) {
-    const ca = a.codePointAt(i)!;
-    const cb = b.codePointAt(j)!;
-    if (ca !== cb) return ca < cb ? -1 : 1;
-    i += ca > 0xffff ? 2 : 1;
-    j += cb > 0xffff ? 2 : 1;
-  }
-  return i >= a.length ? (j >= b.length ? 0 : -1) : 1;
 }
