@@ -63,7 +63,7 @@ interface ChildResult {
 }
 
 /** In a child: one put or get, measured. */
-async function child(op: "put" | "get", url: string, size: number, ref: string): Promise<void> {
+async function child(op: "floor" | "put" | "get", url: string, size: number, ref: string): Promise<void> {
   const store: Store = await openStore({ url });
   // Warm up the code paths (and the engine) before the baseline.
   const warm = await store.blobs.putStream(generate(4 * MiB));
@@ -87,7 +87,16 @@ async function child(op: "put" | "get", url: string, size: number, ref: string):
   const start = performance.now();
   let result: string;
   let bytes = 0;
-  if (op === "put") {
+  if (op === "floor") {
+    // The same source read through a SHA-256 without cairn: the garbage of its own fresh pieces.
+    const hash = createHash("sha256");
+    for await (const piece of generate(size)) {
+      sample();
+      hash.update(piece);
+      bytes += piece.byteLength;
+    }
+    result = hash.digest("hex");
+  } else if (op === "put") {
     async function* counted(): AsyncGenerator<Uint8Array> {
       for await (const piece of generate(size)) {
         sample();
@@ -137,7 +146,7 @@ function run(args: string[], input?: (stdin: NodeJS.WritableStream) => Promise<v
   });
 }
 
-async function measure(op: "put" | "get", url: string, size: number, ref = ""): Promise<ChildResult> {
+async function measure(op: "floor" | "put" | "get", url: string, size: number, ref = ""): Promise<ChildResult> {
   const result = await run([SELF, "--child", op, url, String(size), ref]);
   if (result.code !== 0) throw new Error(`${op} child failed: ${result.stderr}`);
   return JSON.parse(result.stdout) as ChildResult;
@@ -164,6 +173,8 @@ async function main(): Promise<void> {
     const dir = freshDir("stream");
     try {
       const url = `file:${join(dir, "cairn.db")}`;
+      const floor = await measure("floor", url, size);
+      console.log(["no cairn (source -> SHA-256)", fmtMiB(size), `${(floor.ms / 1000).toFixed(2)} s`, rate(floor.bytes, floor.ms), fmtMiB(floor.peakExtra), fmtMiB(floor.jsExtra), fmtMiB(floor.baseline)].join("\t"));
       const put = await measure("put", url, size);
       console.log(["putStream", fmtMiB(size), `${(put.ms / 1000).toFixed(2)} s`, rate(put.bytes, put.ms), fmtMiB(put.peakExtra), fmtMiB(put.jsExtra), fmtMiB(put.baseline)].join("\t"));
       const get = await measure("get", url, size, put.ref);
@@ -200,7 +211,7 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === "--child") {
-  await child(process.argv[3] as "put" | "get", process.argv[4]!, Number(process.argv[5]), process.argv[6] ?? "");
+  await child(process.argv[3] as "floor" | "put" | "get", process.argv[4]!, Number(process.argv[5]), process.argv[6] ?? "");
 } else {
   await main();
 }

@@ -99,7 +99,15 @@ class ChunkWriter {
   readonly #seen = new Set<Ref>();
   /** When every chunk in #seen was last written or touched (ms). */
   #touchedAt = 0;
-  #pending: Uint8Array[] = [];
+  /**
+   * The pending chunks' bytes, copied out of the chunker's buffers into one
+   * buffer reused batch after batch (a batch and one largest chunk): a long
+   * stream then leaves no chunk-sized garbage behind for the collector to catch
+   * up with, only the pieces its source hands in.
+   */
+  readonly #arena: Uint8Array;
+  /** Where each pending chunk lies in the arena. */
+  #pending: Array<{ start: number; end: number }> = [];
   #pendingBytes = 0;
   #flushed = false;
   /** Whether compressing this blob's chunks pays, judged by the first one tried (as `put` judges a blob's chunks). */
@@ -109,7 +117,9 @@ class ChunkWriter {
     this.#ctx = ctx;
     this.#kind = kind;
     // The chunk sizes `put` gives a one-off blob of this size (1 MiB or more).
-    this.#chunker = new StreamChunker(chunkingFor(ctx.chunking, LARGE_BLOB, false));
+    const params = chunkingFor(ctx.chunking, LARGE_BLOB, false);
+    this.#chunker = new StreamChunker(params);
+    this.#arena = new Uint8Array(BATCH_BYTES + params.max);
   }
 
   async push(bytes: Uint8Array): Promise<void> {
@@ -117,21 +127,27 @@ class ChunkWriter {
   }
 
   async #add(chunk: Uint8Array): Promise<void> {
-    this.#pending.push(chunk);
+    // A chunk is at most the chunking's max, which the arena holds past a full batch.
+    const start = this.#pendingBytes;
+    this.#arena.set(chunk, start);
     this.#pendingBytes += chunk.byteLength;
+    this.#pending.push({ start, end: this.#pendingBytes });
     // The first batch always holds two chunks or more: a blob of one chunk is stored whole.
     if (this.#pendingBytes >= BATCH_BYTES && this.#pending.length > 1) await this.#flush();
   }
 
-  /** The one chunk of a blob that turned out to be a single chunk. */
+  /** The one chunk of a blob that turned out to be a single chunk (a copy: the arena is reused). */
   only(): Uint8Array {
-    return this.#pending[0]!;
+    const { start, end } = this.#pending[0]!;
+    return this.#arena.slice(start, end);
   }
 
   /** Writes the pending chunks the store lacks, in one transaction; touches those it has. */
   async #flush(): Promise<void> {
     const batch = new Map<Ref, Uint8Array>();
-    for (const chunk of this.#pending) {
+    for (const { start, end } of this.#pending) {
+      // Views of the arena: written (or refused) before the arena is reused, as the write is awaited.
+      const chunk = this.#arena.subarray(start, end);
       const ref = hashBytes(chunk);
       this.#leaves.push({ type: ChunkEntryType.CHUNK, ref, size: chunk.byteLength });
       if (!this.#seen.has(ref)) batch.set(ref, chunk);
@@ -157,11 +173,6 @@ class ChunkWriter {
     // Chunks the store has may be old and unreachable: touched, gc's grace period protects them until the root lands.
     const outcome = await this.#ctx.storage.write({ blobs: rows, touch: [...stored, ...retouch], now });
     if (!outcome.ok) throw new CairnError("INTEGRITY", `blobs.putStream: a batch of chunks was refused (${outcome.reason})`, { reason: outcome.reason });
-    // Let the event loop turn once per batch: the embedded engine frees the
-    // memory of bound values in a task, which a source that never waits on I/O
-    // (a generator of bytes in memory) would otherwise starve (measured: the
-    // resident size grew by the whole blob; with this, by one batch or two).
-    await new Promise((resolve) => setImmediate(resolve));
   }
 
   #storedForm(data: Uint8Array): { encoding: Encoding; data: Uint8Array } {

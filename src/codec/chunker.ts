@@ -83,54 +83,59 @@ const STREAM_SCAN_BYTES = 2 * 1024 * 1024;
  * before the end of what has arrived, or a cut forced at `max`, is final; the
  * bytes after the last final cut wait for more.
  *
- * The chunks returned are copies: the caller may reuse the buffers it pushes.
+ * One buffer serves the whole stream: the chunks are yielded as views of it,
+ * each valid until the generator is resumed (copy one to keep it), and the bytes
+ * not yet cut move to its front only then. A stream of any length thus leaves
+ * no garbage behind here. The pieces pushed are copied in: the caller may reuse them.
  */
 export class StreamChunker {
   readonly #params: ChunkingParams;
-  readonly #capacity: number;
   #buffer: Uint8Array;
   #length = 0;
+  /** Bytes at the front already handed out as chunks, dropped at the next compaction. */
+  #consumed = 0;
 
   constructor(params: ChunkingParams = DEFAULT_CHUNKING) {
     this.#params = params;
-    this.#capacity = STREAM_SCAN_BYTES + params.max;
-    this.#buffer = new Uint8Array(this.#capacity);
+    this.#buffer = new Uint8Array(STREAM_SCAN_BYTES + params.max);
   }
 
-  /** Adds `bytes`; returns the chunks that are now complete, in order. */
-  push(bytes: Uint8Array): Uint8Array[] {
-    const out: Uint8Array[] = [];
+  /** Adds `bytes`; yields the chunks that are now complete, in order (views: see the class). */
+  *push(bytes: Uint8Array): Generator<Uint8Array, void, undefined> {
     let offset = 0;
     while (offset < bytes.byteLength) {
-      const n = Math.min(bytes.byteLength - offset, this.#capacity - this.#length);
+      this.#compact();
+      const n = Math.min(bytes.byteLength - offset, this.#buffer.byteLength - this.#length);
       this.#buffer.set(bytes.subarray(offset, offset + n), this.#length);
       this.#length += n;
       offset += n;
-      if (this.#length === this.#capacity) this.#cut(false, out);
+      if (this.#length === this.#buffer.byteLength) yield* this.#cut(false);
     }
-    return out;
   }
 
-  /** The last chunks, once every byte was pushed. */
-  end(): Uint8Array[] {
-    const out: Uint8Array[] = [];
-    this.#cut(true, out);
-    return out;
+  /** Yields the last chunks, once every byte was pushed (views: see the class). */
+  *end(): Generator<Uint8Array, void, undefined> {
+    this.#compact();
+    yield* this.#cut(true);
+    this.#compact();
   }
 
-  #cut(final: boolean, out: Uint8Array[]): void {
+  *#cut(final: boolean): Generator<Uint8Array, void, undefined> {
     const bytes = this.#buffer.subarray(0, this.#length);
-    let from = 0;
     for (const cut of chunkBoundaries(bytes, this.#params)) {
       // A cut at the end of what arrived, short of max, may move once more bytes come.
-      if (!final && cut === bytes.byteLength && cut - from < this.#params.max) break;
-      out.push(bytes.subarray(from, cut));
-      from = cut;
+      if (!final && cut === bytes.byteLength && cut - this.#consumed < this.#params.max) break;
+      const from = this.#consumed;
+      this.#consumed = cut;
+      yield bytes.subarray(from, cut);
     }
-    // The chunks handed out keep the old buffer; the rest moves to a new one.
-    const rest = bytes.subarray(from);
-    this.#buffer = new Uint8Array(final ? 0 : this.#capacity);
-    this.#buffer.set(rest);
-    this.#length = rest.byteLength;
+  }
+
+  /** Moves the bytes not yet cut to the front, once the chunks before them were used. */
+  #compact(): void {
+    if (this.#consumed === 0) return;
+    this.#buffer.copyWithin(0, this.#consumed, this.#length);
+    this.#length -= this.#consumed;
+    this.#consumed = 0;
   }
 }

@@ -1,7 +1,8 @@
 /**
  * What importing the main entry and opening a store load, in a fresh process,
- * recorded by bench/module-log.mjs: the store and the one @libsql/client entry
- * its URL needs, never an adapter, the CLI, maintenance, diff or their libraries.
+ * recorded by bench/module-log.mjs: the store and the one engine its URL needs
+ * (the native `libsql` package for a file or memory store, an @libsql/client
+ * entry for a server), never an adapter, the CLI, maintenance, diff or their libraries.
  * (bench part G times the same for the compiled package.) A `libsql:` URL loads
  * the HTTP client, as @libsql/client's own root entry sends it.
  */
@@ -40,14 +41,13 @@ async function loaded(script: string): Promise<{ packages: Set<string>; sources:
 const NEVER = ["diff", "rfc6902", "picocolors", "commander", "cli-progress", "@langchain/core", "@openai/agents", "vitest"];
 
 describe("the main entry", () => {
-  it("imports the store and @msgpack/msgpack only; a memory store loads the embedded client and no server client", async () => {
+  it("imports the store and @msgpack/msgpack only; a memory store loads the embedded engine and no libSQL client", async () => {
     const { packages, sources } = await loaded(
       `const { openStore } = await import(${JSON.stringify(join(ROOT, "src/index.ts"))}); const s = await openStore({ url: ":memory:" }); await s.close();`,
     );
     expect(packages.has("@msgpack/msgpack")).toBe(true);
-    expect(packages.has("@libsql/client")).toBe(true);
     expect(packages.has("libsql")).toBe(true);
-    for (const name of [...NEVER, "@libsql/hrana-client", "ws"]) expect(packages.has(name), name).toBe(false);
+    for (const name of [...NEVER, "@libsql/client", "@libsql/hrana-client", "ws"]) expect(packages.has(name), name).toBe(false);
     expect(sources.filter((s) => /^src\/(adapters|cli|maintenance|vitest)\/|^src\/checkpoint\/(diff|format-diff)/.test(s))).toEqual([]);
   });
 });

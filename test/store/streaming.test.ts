@@ -81,8 +81,9 @@ describe("the stream chunker", () => {
       fc.asyncProperty(fc.uint8Array({ minLength: 0, maxLength: 40_000 }), fc.array(fc.integer({ min: 0, max: 9000 }), { minLength: 1, maxLength: 8 }), async (bytes, sizes) => {
         const chunker = new StreamChunker(params);
         const chunks: Uint8Array[] = [];
-        for await (const piece of piecesOf(bytes, sizes.map((s) => s || 1))) chunks.push(...chunker.push(piece));
-        chunks.push(...chunker.end());
+        // Each chunk is a view of the chunker's one buffer, valid until the generator resumes: copied here.
+        for await (const piece of piecesOf(bytes, sizes.map((s) => s || 1))) for (const c of chunker.push(piece)) chunks.push(c.slice());
+        for (const c of chunker.end()) chunks.push(c.slice());
         let at = 0;
         const cuts = chunks.map((c) => (at += c.byteLength));
         expect(cuts).toEqual(chunkBoundaries(bytes, params));

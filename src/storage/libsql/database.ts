@@ -1,16 +1,19 @@
 /**
- * The libSQL connection: opening by URL, per-connection settings that hold on
- * every pooled connection, error translation, and the statement helpers the
- * layers above use. Nothing above this file imports @libsql/client.
+ * The libSQL connection: opening by URL, error translation, and the statement
+ * helpers the layers above use. file: and :memory: stores run on the embedded
+ * engine (embedded.ts: one connection of the `libsql` package, statements
+ * prepared once); servers and embedded replicas on @libsql/client. Nothing
+ * above this folder imports either.
  */
 import { existsSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Client, Config, InArgs, InStatement, LibsqlError, ResultSet, Row } from "@libsql/client";
+import type { Client, Config, LibsqlError } from "@libsql/client";
 import { CairnError } from "../../errors.js";
+import { EmbeddedConnection, loadEngine, type InStatement, type ResultSet, type Row, type SqlValue } from "./embedded.js";
 
-export type { InStatement, ResultSet, Row };
+export type { InStatement, ResultSet, Row, SqlValue };
 
 /** Where the database lives, as parsed from the URL. */
 export type BackendKind = "memory" | "file" | "remote" | "replica";
@@ -31,11 +34,12 @@ export class Database {
   readonly url: string;
   /** The SQLite file on this machine, for file and replica backends. */
   readonly path: string | undefined;
-  #client: Client;
+  /** The engine: the embedded connection (file, memory) or a @libsql/client client (remote, replica). */
+  readonly #engine: EmbeddedConnection | Client;
   #closed = false;
 
-  private constructor(client: Client, kind: BackendKind, url: string, path: string | undefined) {
-    this.#client = client;
+  private constructor(engine: EmbeddedConnection | Client, kind: BackendKind, url: string, path: string | undefined) {
+    this.#engine = engine;
     this.kind = kind;
     this.url = url;
     this.path = path;
@@ -44,11 +48,9 @@ export class Database {
   /**
    * Opens (and for files, creates) the database at `config.url`.
    *
-   * Files get WAL (a property of the file, so every connection shares it) and a
-   * busy timeout that @libsql/client applies to each connection it opens.
-   * `synchronous` is per connection and would drift across the pool if set by a
-   * PRAGMA, so cairn leaves it at SQLite's default, FULL, which every new
-   * connection has (a 1 KiB WAL commit measured 0.19 ms at FULL, 0.14 ms at NORMAL: bench part E).
+   * Files get WAL (a property of the file, set once the schema is known:
+   * {@link useWal}) and a busy timeout. `synchronous` stays at SQLite's
+   * default, FULL (a 1 KiB WAL commit measured 0.19 ms at FULL, 0.14 ms at NORMAL: bench part E).
    */
   static async open(config: DatabaseConfig): Promise<Database> {
     const { kind, path } = classify(config.url, config.syncUrl);
@@ -62,6 +64,18 @@ export class Database {
         throw new CairnError("DATABASE", `cannot create the folder for ${path}: ${(error as Error).message}`, { path }, { cause: error });
       }
     }
+    if (kind === "file" || kind === "memory") {
+      try {
+        loadEngine();
+      } catch (error) {
+        throw engineUnavailable(config.url, error);
+      }
+      try {
+        return new Database(new EmbeddedConnection(path ?? ":memory:", config.busyTimeoutMs), kind, config.url, path);
+      } catch (error) {
+        throw translate(error, `cannot open ${redact(config.url)}`);
+      }
+    }
     let client: Client;
     try {
       const createClient = await clientFactory(config.url);
@@ -70,7 +84,7 @@ export class Database {
         authToken: config.authToken,
         syncUrl: config.syncUrl,
         syncInterval: config.syncInterval,
-        timeout: kind === "file" || kind === "replica" ? config.busyTimeoutMs : undefined,
+        timeout: kind === "replica" ? config.busyTimeoutMs : undefined,
         intMode: "number",
       });
     } catch (error) {
@@ -103,10 +117,11 @@ export class Database {
   }
 
   /** Runs one statement. @throws CairnError DATABASE or CLOSED. */
-  async execute(sql: string, args: InArgs = []): Promise<ResultSet> {
+  async execute(sql: string, args: readonly SqlValue[] = []): Promise<ResultSet> {
     this.#checkOpen();
     try {
-      return await this.#client.execute({ sql, args });
+      const engine = this.#engine;
+      return engine instanceof EmbeddedConnection ? engine.execute({ sql, args }) : await engine.execute({ sql, args: args as SqlValue[] });
     } catch (error) {
       throw translate(error, "statement failed");
     }
@@ -119,7 +134,7 @@ export class Database {
   async writeBatch(statements: InStatement[]): Promise<ResultSet[]> {
     this.#checkOpen();
     try {
-      return await this.#client.batch(statements, "write");
+      return await this.#batch(statements, "write");
     } catch (error) {
       throw translate(error, "write transaction failed");
     }
@@ -129,7 +144,7 @@ export class Database {
   async readBatch(statements: InStatement[]): Promise<ResultSet[]> {
     this.#checkOpen();
     try {
-      return await this.#client.batch(statements, "read");
+      return await this.#batch(statements, "read");
     } catch (error) {
       throw translate(error, "read transaction failed");
     }
@@ -139,7 +154,7 @@ export class Database {
   async sync(): Promise<void> {
     if (this.kind !== "replica") return;
     try {
-      await this.#client.sync();
+      await (this.#engine as Client).sync();
     } catch (error) {
       throw translate(error, "replica sync failed");
     }
@@ -150,18 +165,35 @@ export class Database {
     return this.#closed;
   }
 
-  /** Closes the client. For files, first merges the WAL into the main file. */
+  /**
+   * Closes the connection. For files, first merges the WAL into the main file
+   * (when no other connection holds it), so the file alone is the whole store.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     if (this.kind === "file") {
       try {
-        await this.#client.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+        await this.execute("PRAGMA wal_checkpoint(TRUNCATE)");
       } catch {
         // another connection may hold the WAL; the next open merges it
       }
     }
     this.#closed = true;
-    this.#client.close();
+    this.#engine.close();
+  }
+
+  /**
+   * Whether statements are prepared once and reused (the embedded engine): the
+   * floor may then run one short statement per row at no prepare cost.
+   */
+  get reusesStatements(): boolean {
+    return this.#engine instanceof EmbeddedConnection;
+  }
+
+  async #batch(statements: InStatement[], mode: "write" | "read"): Promise<ResultSet[]> {
+    const engine = this.#engine;
+    if (engine instanceof EmbeddedConnection) return engine.batch(statements, mode);
+    return await engine.batch(statements as Parameters<Client["batch"]>[0], mode);
   }
 
   #checkOpen(): void {
@@ -248,12 +280,42 @@ function isLibsqlError(error: unknown): error is LibsqlError {
   return error instanceof Error && (error.name === "LibsqlError" || error.name === "LibsqlBatchError") && typeof (error as LibsqlError).code === "string";
 }
 
+/** An error of the embedded engine (the `libsql` package's SqliteError: an extended code such as SQLITE_CONSTRAINT_NOTNULL, and the raw number). */
+function isSqliteError(error: unknown): error is Error & { code: string; rawCode?: number } {
+  return error instanceof Error && error.name === "SqliteError" && typeof (error as { code?: unknown }).code === "string";
+}
+
+/** SQLite's primary result codes by number (an extended code's low byte), as @libsql/client names them. */
+const PRIMARY_CODES = [
+  "SQLITE_OK", "SQLITE_ERROR", "SQLITE_INTERNAL", "SQLITE_PERM", "SQLITE_ABORT", "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_NOMEM",
+  "SQLITE_READONLY", "SQLITE_INTERRUPT", "SQLITE_IOERR", "SQLITE_CORRUPT", "SQLITE_NOTFOUND", "SQLITE_FULL", "SQLITE_CANTOPEN",
+  "SQLITE_PROTOCOL", "SQLITE_EMPTY", "SQLITE_SCHEMA", "SQLITE_TOOBIG", "SQLITE_CONSTRAINT", "SQLITE_MISMATCH", "SQLITE_MISUSE",
+  "SQLITE_NOLFS", "SQLITE_AUTH", "SQLITE_FORMAT", "SQLITE_RANGE", "SQLITE_NOTADB", "SQLITE_NOTICE", "SQLITE_WARNING",
+];
+
+/**
+ * A BLOB column as a plain Uint8Array: @libsql/client gives an ArrayBuffer, the
+ * embedded engine a Buffer (viewed, not copied, so callers never see Buffer's
+ * extra methods or its different equality).
+ * @throws CairnError INTEGRITY when the column holds no bytes.
+ */
+export function toBytes(value: unknown): Uint8Array {
+  if (Buffer.isBuffer(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  if (value instanceof Uint8Array) return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  throw new CairnError("INTEGRITY", `expected a BLOB column, got ${value === null ? "null" : typeof value}`);
+}
+
 /** Turns a libSQL error into a CairnError, keeping it as the cause. */
 export function translate(error: unknown, what: string): CairnError {
   if (error instanceof CairnError) return error;
   if (isLibsqlError(error)) {
     if (error.code === "CLIENT_CLOSED") return new CairnError("CLOSED", "the store is closed", {}, { cause: error });
     return new CairnError("DATABASE", `${what}: ${error.message}`, { libsqlCode: error.code, extendedCode: error.extendedCode }, { cause: error });
+  }
+  if (isSqliteError(error)) {
+    const primary = error.rawCode === undefined ? error.code : (PRIMARY_CODES[error.rawCode & 0xff] ?? `SQLITE_UNKNOWN_${error.rawCode & 0xff}`);
+    return new CairnError("DATABASE", `${what}: ${error.message}`, { libsqlCode: primary, extendedCode: error.code }, { cause: error });
   }
   return new CairnError("DATABASE", `${what}: ${(error as Error)?.message ?? String(error)}`, {}, { cause: error });
 }

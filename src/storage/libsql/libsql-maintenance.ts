@@ -33,8 +33,8 @@ import type {
   StoreCounts,
   SweepBatch,
 } from "../maintenance-storage.js";
-import type { Database, InStatement, Row } from "./database.js";
-import { notNullColumn, toBytes } from "./libsql-storage.js";
+import { toBytes, type Database, type InStatement, type Row } from "./database.js";
+import { notNullColumn } from "./libsql-storage.js";
 
 /** History rows with their rank in their session (1 = the head). */
 const RANKED_HISTORY = `SELECT session, seq, manifest, created_at, ROW_NUMBER() OVER (PARTITION BY session ORDER BY seq DESC) AS rank FROM history`;

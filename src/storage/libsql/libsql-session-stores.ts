@@ -24,7 +24,7 @@ import {
   type UsageSums,
 } from "../session-stores-storage.js";
 import { ensureComponent, type Component } from "./components.js";
-import type { Database, InStatement } from "./database.js";
+import { toBytes, type Database, type InStatement } from "./database.js";
 
 /**
  * The session stores' tables. Version 1 was installed by core schema migration 2
@@ -227,11 +227,4 @@ function toSums(row: ArrayLike<unknown>, offset: number): UsageSums {
     cachedTokens: Number(row[offset + 3]),
     reasoningTokens: Number(row[offset + 4]),
   };
-}
-
-/** A BLOB column as bytes (libSQL returns ArrayBuffer). */
-function toBytes(value: unknown): Uint8Array {
-  if (value instanceof Uint8Array) return value;
-  if (value instanceof ArrayBuffer) return new Uint8Array(value);
-  throw new CairnError("INTEGRITY", `expected a BLOB column, got ${typeof value}`);
 }
