@@ -32,6 +32,13 @@ import type { CheckpointDiff, DiffOptions, RefLike, ValueDiff } from "./checkpoi
 
 // Diff (with its rfc6902 and diff libraries) and maintenance load on first use:
 // opening a store and reading its sessions never pays for their import.
+/**
+ * How long a commit to a libSQL server whose outcome was lost keeps retrying
+ * under its commit id before it gives up with DATABASE (details.commitId): long
+ * enough for a server restart (sqld restarted here in under 1 s).
+ */
+const COMMIT_RETRY_MS = 10_000;
+
 const loadDiff = () => import("./checkpoint/diff.js");
 const loadMaintenance = () => import("./maintenance/index.js");
 
@@ -177,7 +184,15 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     maxBlobBytes: config.maxBlobBytes,
     knownStored: new Set(),
     strings: new StringCache(),
+    commitRetryMs: db.kind === "remote" || db.kind === "replica" ? COMMIT_RETRY_MS : 0,
   };
+  try {
+    // A store migrated from before schema 3 first gets the edges its content implies (see maintenance/repair.ts).
+    if ((await ctx.maintenance.pendingRepairs()).length > 0) await (await loadMaintenance()).runRepairs(ctx);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
   const live = (): BlobContext => {
     if (db.closed) throw new CairnError("CLOSED", "the store is closed");
     return ctx;

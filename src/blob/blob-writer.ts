@@ -11,6 +11,7 @@ import { MIN_COMPRESSIBLE } from "../codec/compression.js";
 import type { ExtraStatement, NewBlobRow, NewHistoryRow, WriteOutcome } from "../storage/storage.js";
 import type { BlobContext } from "./context.js";
 import type { PlannedBlob, WritePlan } from "./write-plan.js";
+import { rememberValues, requireValues } from "./known-values.js";
 
 interface Row {
   readonly ref: Ref;
@@ -62,7 +63,8 @@ export interface PreparedWrite {
 /**
  * Prepares the rows that store every blob of `plan` the store lacks.
  *
- * 1. Ask which planned and required refs are stored; a required ref that is not is NOT_FOUND.
+ * 1. Ask which planned and required refs are stored; a required ref that is not is NOT_FOUND,
+ *    and one linked as a value (`unchanged(ref)`) that does not decode as a value is INVALID_ARGUMENT.
  *    Refs this store confirmed recently are not asked about again, except the
  *    plan's roots: every other ref is the target of an edge from a new row, or
  *    the manifest a new history row names, and those inserts fail if it is gone.
@@ -102,6 +104,8 @@ export async function prepareWrite(ctx: BlobContext, plan: WritePlan): Promise<P
   for (const ref of required) {
     if (!stored.has(ref)) throw new CairnError("NOT_FOUND", `no stored value has ref ${ref}`, { ref });
   }
+  // A value link (`unchanged(ref)`) must name a stored value, not bytes: refused before anything is written.
+  await requireValues(ctx, [...plan.requiredValues].filter((ref) => !plan.values.has(ref)));
   const rows: Row[] = [];
   const pieces: Row[] = [];
   const lateCut: Row[] = [];
@@ -196,10 +200,11 @@ export async function executeWrite(
     const outcome = await ctx.storage.write({ blobs: prepared.rows, touch: prepared.touch, now: Date.now(), ...tail });
     if (outcome.ok) {
       rememberStored(ctx, prepared.reliedOn);
+      rememberValues(ctx, plan.values);
       for (const blob of plan.blobs.values()) if (blob.text !== undefined) ctx.strings.remember(blob.ref, blob.text);
       return { outcome, prepared };
     }
-    if (outcome.reason === "head-moved") return { outcome, prepared };
+    if (outcome.reason !== "missing-link") return { outcome, prepared };
     ctx.knownStored.clear();
     if (attempt > 0) throw new CairnError("NOT_FOUND", "a blob this write links to is not stored (removed while the write was prepared, twice)", {});
   }

@@ -35,4 +35,10 @@ export interface BlobContext {
   readonly knownStored: Set<string>;
   /** Large strings this store handle wrote or verified, served again from memory. */
   readonly strings: StringCache;
+  /**
+   * How long a commit whose outcome was lost (the connection died after the
+   * request went out) keeps retrying under its commit id, in ms: 0 where every
+   * write's outcome is known to this process (the embedded engine).
+   */
+  readonly commitRetryMs: number;
 }

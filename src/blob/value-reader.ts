@@ -7,6 +7,7 @@ import { CairnError } from "../errors.js";
 import type { Ref } from "../hash/ref.js";
 import type { BlobContext } from "./context.js";
 import { readBlob } from "./blob-reader.js";
+import { rememberValues } from "./known-values.js";
 
 /** How many stored values deep a chain of value links may go. */
 const MAX_LINK_DEPTH = 32;
@@ -61,6 +62,7 @@ class ValueRead {
     const bytes = await this.#blob(ref);
     this.#spend(bytes.byteLength, ref);
     const decoded = decodeValue(bytes);
+    rememberValues(this.ctx, [ref]);
     await this.resolve(decoded.links, depth);
     return decoded.value;
   }

@@ -39,6 +39,13 @@ export class WritePlan {
    * row names them): the writer always asks the store about these.
    */
   readonly roots = new Set<Ref>();
+  /** Refs staged here as encoded values (addValue). */
+  readonly values = new Set<Ref>();
+  /**
+   * Refs linked as values (`unchanged(ref)` in a slot or inside a value) that are
+   * not staged here: each must name a stored value, checked before anything is written.
+   */
+  readonly requiredValues = new Set<Ref>();
 
   /** Marks `ref` as a root of the write: see {@link roots}. */
   markRoot(ref: Ref): Ref {
@@ -92,13 +99,25 @@ export class WritePlan {
     for (const blob of movedOut) if (!this.blobs.has(blob.ref)) this.blobs.set(blob.ref, blob);
     const unique = [...new Set(children)];
     const ref = this.addBytes(bytes, kind, unique, true);
-    for (const child of unique) if (!this.blobs.has(child)) this.required.add(child);
+    this.values.add(ref);
+    const moved = new Set(movedOut.map((b) => b.ref));
+    for (const child of unique) {
+      if (!this.blobs.has(child)) this.required.add(child);
+      // Every link but a moved-out one is a value link (`unchanged(ref)`, a manifest's slot).
+      if (!moved.has(child) && !this.values.has(child)) this.requiredValues.add(child);
+    }
     return ref;
   }
 
   /** Records that the transaction relies on `ref` being stored already. */
   requireStored(ref: Ref): void {
     if (!this.blobs.has(ref)) this.required.add(ref);
+  }
+
+  /** Records that the transaction relies on `ref` being a stored value (an `unchanged(ref)` slot). */
+  requireValue(ref: Ref): void {
+    this.requireStored(ref);
+    if (!this.values.has(ref)) this.requiredValues.add(ref);
   }
 }
 

@@ -34,7 +34,7 @@ export function dehydrate(ctx: BlobContext, checkpoint: Checkpoint): Dehydrated 
     const value = checkpoint.snapshots[name];
     if (value === undefined) continue;
     if (value instanceof BlobLink && value.tag === LinkTag.VALUE) {
-      plan.requireStored(value.ref);
+      plan.requireValue(value.ref);
       slots[name] = value.ref;
       continue;
     }

@@ -4,7 +4,7 @@
  * reachable from them, as stored.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { open, rename, unlink, type FileHandle } from "node:fs/promises";
+import { open, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import type { Writable } from "node:stream";
 import { once } from "node:events";
 import type { BlobContext } from "../blob/context.js";
@@ -53,7 +53,9 @@ const BLOBS_PER_PAGE = 64;
  *
  * Guarantee: read-only for the store; the bundle holds exactly the reachable
  * blobs, each once, and memory stays at one page of rows.
- * @throws CairnError INVALID_ARGUMENT (bad options, unwritable path), NOT_FOUND (a
+ * Every failure of the file itself (a directory given as the path, no space, a
+ * rename refused) is a CairnError INVALID_ARGUMENT with details.path.
+ * @throws CairnError INVALID_ARGUMENT (bad options, unwritable path or a directory), NOT_FOUND (a
  *   session the store does not have; nothing written), CONFLICT (the store lost a
  *   reachable blob during the export: a concurrent session delete and gc), INTEGRITY
  *   (a history row names a missing manifest: run verify), CLOSED, DATABASE.
@@ -169,12 +171,18 @@ async function openSink(to: string | Writable): Promise<Sink> {
       abort: async () => {},
     };
   }
+  const cannot = (error: unknown) =>
+    error instanceof CairnError ? error : new CairnError("INVALID_ARGUMENT", `cannot write a bundle to ${to}: ${(error as Error).message}`, { argument: "to", path: to }, { cause: error });
+  const existing = await stat(to).catch(() => undefined);
+  if (existing !== undefined && !existing.isFile()) {
+    throw new CairnError("INVALID_ARGUMENT", `cannot write a bundle to ${to}: it is ${existing.isDirectory() ? "a directory" : "not a regular file"}; give a file path`, { argument: "to", path: to });
+  }
   const temp = `${to}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
   let handle: FileHandle;
   try {
     handle = await open(temp, "wx");
   } catch (error) {
-    throw new CairnError("INVALID_ARGUMENT", `cannot write a bundle to ${to}: ${(error as Error).message}`, { argument: "to", path: to }, { cause: error });
+    throw cannot(error);
   }
   let pending: Uint8Array[] = [];
   let buffered = 0;
@@ -189,13 +197,17 @@ async function openSink(to: string | Writable): Promise<Sink> {
     write: async (bytes) => {
       pending.push(bytes);
       buffered += bytes.byteLength;
-      if (buffered >= FILE_BUFFER) await flush();
+      if (buffered >= FILE_BUFFER) await flush().catch((error: unknown) => Promise.reject(cannot(error)));
     },
     finish: async () => {
-      await flush();
-      await handle.sync();
-      await handle.close();
-      await rename(temp, to);
+      try {
+        await flush();
+        await handle.sync();
+        await handle.close();
+        await rename(temp, to);
+      } catch (error) {
+        throw cannot(error);
+      }
     },
     abort: async () => {
       await handle.close().catch(() => {});

@@ -3,7 +3,10 @@
  * blob rows (with their edges) before the history rows that name them, in
  * bounded transactions. Importing the same bundle twice changes nothing.
  */
-import { checkChunkTree, collectChunkTree, describeProblem, type FetchRows } from "../blob/chunk-tree.js";
+import { isUtf8 } from "node:buffer";
+import { readBlob } from "../blob/blob-reader.js";
+import { checkChunkTree, collectChunkTree, describeProblem, LIST_KIND, type FetchRows } from "../blob/chunk-tree.js";
+import { LinkHeaderScanner, linkRefs, MAX_LIST_NODE_BYTES, uniqueLinks, VALUE_KINDS, type LinkRole } from "../blob/content-links.js";
 import type { BlobContext } from "../blob/context.js";
 import { Encoding, materializeRow } from "../blob/encoding.js";
 import { parseManifest } from "../checkpoint/manifest.js";
@@ -18,7 +21,7 @@ import { badBundle, type HistoryRecord } from "./bundle-format.js";
 import { optionalCallback, optionsObject } from "./options.js";
 import { parsePinName } from "./pin.js";
 import { topologicalOrder } from "./topological.js";
-import { openSource, readBlobRow, scanBundle, type BundleIndex, type BundleSource } from "./read-bundle.js";
+import { contentOrRefuse, openSource, readBlobRow, scanBundle, type BundleIndex, type BundleSource } from "./read-bundle.js";
 
 /** Phases of an import, as reported to `onProgress`. */
 export type ImportPhase = "scan" | "verify" | "write";
@@ -50,6 +53,8 @@ export interface ImportResult {
 const MAX_LABEL = 1024;
 const ROWS_PER_TRANSACTION = 256;
 const BYTES_PER_TRANSACTION = 8 * 1024 * 1024;
+/** Chunked blobs up to this size keep their bytes from the reassembly walk; larger ones are walked again when their content is needed. */
+const COLLECT_BYTES = 64 * 1024 * 1024;
 
 /**
  * Imports a bundle written by {@link exportBundle}.
@@ -57,21 +62,33 @@ const BYTES_PER_TRANSACTION = 8 * 1024 * 1024;
  * 1. Scan: every record checked, every raw or deflated blob inflated (bounded by
  *    its recorded size and the store's maxBlobBytes) and re-hashed, the checksum
  *    and counts of the end record matched.
+ *    Links come from content: the links a blob record declares are ignored, and
+ *    each blob's links are computed from its own bytes (src/blob/content-links.ts):
+ *    its root list's entries, a list node's entries, the links inside a value.
+ *    A blob of a kind that carries structure (manifest, chunk-list, a value kind)
+ *    whose bytes do not parse as that kind is refused; so is a recorded size that
+ *    is not the bytes' size.
  * 2. Verify: every chunked blob reassembled from its parts (in the bundle, or
- *    already in the store) a window at a time and hashed whole; every link of
- *    every blob, every manifest a history row names and every pinned ref present
- *    in the bundle or the store; every manifest in the bundle decodes as one and
- *    its slot links are among its edges; history rows and sessions consistent.
+ *    already in the store) a window at a time, every size checked by the one
+ *    walker, and hashed whole; its logical bytes give the rest of its links.
+ *    Every link of every blob, every manifest a history row names and every
+ *    pinned ref present in the bundle or the store; every manifest a history row
+ *    names parses as one; every blob linked as a value decodes as one and every
+ *    blob linked as text is UTF-8 (as a read will need them); history rows and
+ *    sessions consistent.
  * 3. Plan: blobs ordered children first (a cycle is refused); the store's
  *    sessions and pins compared with the bundle's: a session whose history
  *    differs at a seq both hold, or a pin naming another blob, is CONFLICT.
  * 4. Write the blobs the store lacks, children first, at most 256 rows or 8 MiB
- *    per transaction, each row with its edges (looked up by ref: a target that
- *    vanished aborts the transaction).
+ *    per transaction, each row with an edge per link its content implies (looked
+ *    up by ref: a target that vanished aborts the transaction).
  * 5. Write each session's missing history rows in one transaction that re-checks
  *    the conflict inside it; then the missing pins.
  *
- * Guarantee: any damage or a conflict found in steps 1 to 3 writes nothing;
+ * Guarantee: any damage or a conflict found in steps 1 to 3 writes nothing; no
+ * bundle, however crafted, adds a blob without the edges its content implies, so
+ * an import cannot make a checkpoint unreadable or let a later gc remove a blob
+ * a checkpoint needs;
  * re-importing changes nothing; a session's history is written all or nothing,
  * after every blob it reaches. Memory holds the index (about 200 bytes per blob),
  * the history rows and one transaction's rows.
@@ -177,9 +194,40 @@ async function verifyBundle(ctx: BlobContext, source: BundleSource, index: Bundl
     pinNames.add(p.name);
   }
 
+  // Every chunked blob reassembles to its ref; its logical bytes give the rest of its links.
+  const fetch = bundleFetch(ctx, source, index);
+  const chunked = [...index.blobs].filter(([, e]) => e.encoding === Encoding.CHUNKED);
+  onProgress?.(0, chunked.length, "verify");
+  let done = 0;
+  for (const [ref, entry] of chunked) {
+    const row = await readBlobRow(source, entry);
+    const keep = entry.size <= COLLECT_BYTES;
+    const parts: Uint8Array[] = [];
+    const scanner = new LinkHeaderScanner();
+    // The one walker in report mode, every size checked as a read checks it; parts are not hashed
+    // one by one (the scan re-hashed every single row), the whole is.
+    const tree = await checkChunkTree(row, { fetch, maxBlobBytes: ctx.maxBlobBytes, verifyParts: false }, (bytes) => {
+      scanner.push(bytes);
+      if (keep) parts.push(bytes);
+    });
+    if (tree.found.length > 0) throw badBundle(`blob ${ref} does not reassemble: ${describeProblem(tree.found[0]!)}`, { ref });
+    if (tree.actual !== ref) {
+      throw new CairnError("INTEGRITY", `the bundle's blob ${ref} is corrupt: its chunks hash to ${tree.actual}`, { ref, expected: ref, actual: tree.actual });
+    }
+    const needsBytes = VALUE_KINDS.has(entry.kind) || entry.kind === LIST_KIND || scanner.found || entry.size <= MAX_LIST_NODE_BYTES;
+    if (needsBytes) {
+      const bytes = keep ? Buffer.concat(parts) : await collectChunkTree(row, { fetch, maxBlobBytes: ctx.maxBlobBytes, verifyParts: false });
+      const inner = contentOrRefuse(ref, entry.kind, bytes);
+      index.blobs.set(ref, { ...entry, links: uniqueLinks([...entry.links, ...inner.links]), structure: inner.structure });
+    } else {
+      index.blobs.set(ref, { ...entry, structure: "bytes" });
+    }
+    onProgress?.(++done, chunked.length, "verify");
+  }
+
   // Every ref needed is in the bundle or the store.
   const needed = new Map<Ref, string>();
-  for (const [ref, entry] of index.blobs) for (const link of entry.links) if (!index.blobs.has(link)) needed.set(link, `blob ${ref}`);
+  for (const [ref, entry] of index.blobs) for (const link of entry.links) if (!index.blobs.has(link.ref)) needed.set(link.ref, `blob ${ref}`);
   for (const h of index.history) if (!index.blobs.has(h.ref)) needed.set(h.ref, `session ${h.session} checkpoint ${h.seq}`);
   for (const p of index.pins) if (!index.blobs.has(p.ref)) needed.set(p.ref, `pin ${p.name}`);
   const stored = await ctx.storage.storedRefs(needed.keys());
@@ -187,36 +235,35 @@ async function verifyBundle(ctx: BlobContext, source: BundleSource, index: Bundl
     if (!stored.has(ref)) throw badBundle(`it is incomplete: blob ${ref} (needed by ${by}) is neither in the bundle nor in the store`, { ref });
   }
 
-  // Every chunked blob reassembles to its ref.
-  const fetch = bundleFetch(ctx, source, index);
-  const chunked = [...index.blobs].filter(([, e]) => e.encoding === Encoding.CHUNKED);
-  onProgress?.(0, chunked.length, "verify");
-  let done = 0;
-  for (const [ref, entry] of chunked) {
-    // The one walker in report mode; parts are not hashed one by one (the scan re-hashed every single row), the whole is.
-    const tree = await checkChunkTree(await readBlobRow(source, entry), { fetch, maxBlobBytes: ctx.maxBlobBytes, verifyParts: false });
-    if (tree.found.length > 0) throw badBundle(`blob ${ref} does not reassemble: ${describeProblem(tree.found[0]!)}`, { ref });
-    if (tree.actual !== ref) {
-      throw new CairnError("INTEGRITY", `the bundle's blob ${ref} is corrupt: its chunks hash to ${tree.actual}`, { ref, expected: ref, actual: tree.actual });
-    }
-    onProgress?.(++done, chunked.length, "verify");
-  }
-
-  // Every manifest in the bundle that a history row names decodes, and links its slots by edges.
-  for (const ref of new Set(index.history.map((h) => h.ref))) {
+  /** The logical bytes of `ref`, from the bundle (reassembled and hashed above) or the store (read and hashed). */
+  const bytesOf = async (ref: Ref): Promise<Uint8Array> => {
     const entry = index.blobs.get(ref);
-    if (!entry) continue; // the store's own
+    if (!entry) return readBlob(ctx, ref);
     const row = await readBlobRow(source, entry);
-    let bytes: Uint8Array;
-    if (row.encoding === Encoding.CHUNKED) {
-      // Reassembled and hashed whole above.
-      bytes = await collectChunkTree(row, { fetch, maxBlobBytes: ctx.maxBlobBytes, verifyParts: false });
-    } else {
-      bytes = materializeRow(row, ctx.maxBlobBytes);
+    return row.encoding === Encoding.CHUNKED ? collectChunkTree(row, { fetch, maxBlobBytes: ctx.maxBlobBytes, verifyParts: false }) : materializeRow(row, ctx.maxBlobBytes);
+  };
+
+  // Every manifest a history row names parses as one (the one manifest parser).
+  for (const ref of new Set(index.history.map((h) => h.ref))) manifestSlots(await bytesOf(ref), ref);
+
+  // Every blob is linked as what it is: a value link's target decodes as a value, a text link's is UTF-8.
+  const roles = new Map<string, { ref: Ref; role: LinkRole; by: Ref }>();
+  for (const [ref, entry] of index.blobs) {
+    for (const link of entry.links) if (link.role === "value" || link.role === "text") roles.set(`${link.role}:${link.ref}`, { ...link, by: ref });
+  }
+  for (const { ref, role, by } of roles.values()) {
+    const entry = index.blobs.get(ref);
+    if (role === "value" && (entry?.structure === "value" || entry?.structure === "manifest")) continue;
+    const bytes = await bytesOf(ref);
+    if (role === "text") {
+      if (!isUtf8(bytes)) throw badBundle(`blob ${by} links blob ${ref} as text, but its bytes are not UTF-8`, { ref: by, link: ref });
+      continue;
     }
-    const slots = manifestSlots(bytes, ref);
-    const links = new Set(entry.links);
-    for (const slot of slots) if (!links.has(slot)) throw badBundle(`manifest ${ref} links slot value ${slot} without an edge to it`, { ref });
+    try {
+      decodeValue(bytes);
+    } catch (error) {
+      throw badBundle(`blob ${by} links blob ${ref} as a value, but its bytes are not one: ${reasonOf(error)}`, { ref: by, link: ref });
+    }
   }
 }
 
@@ -239,7 +286,7 @@ function manifestSlots(bytes: Uint8Array, ref: Ref): Ref[] {
 function childrenFirst(index: BundleIndex): Ref[] {
   // Each link read as an edge from the linked blob to the one linking to it: children first.
   const edges: Array<readonly [Ref, Ref]> = [];
-  for (const [ref, entry] of index.blobs) for (const link of entry.links) edges.push([link, ref]);
+  for (const [ref, entry] of index.blobs) for (const link of linkRefs(entry.links)) edges.push([link, ref]);
   const { order, cyclic } = topologicalOrder(index.blobs.keys(), edges);
   if (cyclic.length > 0) throw badBundle("its blobs link to each other in a cycle, which content-addressed links cannot");
   return order;
@@ -321,7 +368,7 @@ async function writeBlobs(
       const ref = refs[i]!;
       const entry = index.blobs.get(ref)!;
       const row = await readBlobRow(source, entry);
-      batch.push({ ref, kind: row.kind, encoding: row.encoding, size: row.size, data: row.data, links: entry.links });
+      batch.push({ ref, kind: row.kind, encoding: row.encoding, size: row.size, data: row.data, links: linkRefs(entry.links) });
       batchBytes += row.data.byteLength;
     }
     const outcome = await ctx.storage.write({ blobs: batch, touch: [], now: Date.now() });

@@ -4,6 +4,7 @@
  * (BlobContext) and reads and writes rows only through the storage floor
  * (ctx.maintenance, ctx.storage); the Store methods are the public form.
  */
+export { runRepairs } from "./repair.js";
 export { verify, type VerifyOptions, type VerifyReport, type VerifyFinding } from "./verify.js";
 export { gc, DEFAULT_GRACE_MS, type GcOptions, type GcReport, type GcResult } from "./gc.js";
 export type { GcPlan, GcTotals } from "./plan-gc.js";

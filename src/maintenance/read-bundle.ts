@@ -4,9 +4,9 @@
  * index of where each blob's record lies. Nothing is written while reading.
  */
 import { createHash } from "node:crypto";
-import { open } from "node:fs/promises";
+import { open, type FileHandle } from "node:fs/promises";
 import { Encoding, materializeRow } from "../blob/encoding.js";
-import { decodeChunkList } from "../codec/chunk-list.js";
+import { logicalContent, rootListLinks, type ContentLink, type ContentStructure } from "../blob/content-links.js";
 import { CairnError } from "../errors.js";
 import { hashBytes, type Ref } from "../hash/ref.js";
 import { reasonOf, type BlobRow } from "./blob-rows.js";
@@ -32,25 +32,43 @@ export interface BundleSource {
 
 /**
  * Opens a bundle file, or wraps bytes already in memory.
- * @throws CairnError NOT_FOUND (no such file), INVALID_ARGUMENT (unreadable).
+ * Guarantee: every failure to open or read the file is a CairnError.
+ * @throws CairnError NOT_FOUND (no such file), INVALID_ARGUMENT (unreadable, a
+ *   directory or anything but a regular file; details.path).
  */
 export async function openSource(from: string | Uint8Array): Promise<BundleSource> {
   if (from instanceof Uint8Array) {
     return { size: from.byteLength, read: async (offset, length) => from.subarray(offset, offset + length), close: async () => {} };
   }
-  let handle;
+  let handle: FileHandle;
+  let size: number;
   try {
     handle = await open(from, "r");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code === "ENOENT" ? "NOT_FOUND" : "INVALID_ARGUMENT";
     throw new CairnError(code, `cannot read the bundle ${from}: ${(error as Error).message}`, { argument: "from", path: from }, { cause: error });
   }
-  const size = (await handle.stat()).size;
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) {
+      throw new CairnError("INVALID_ARGUMENT", `cannot read the bundle ${from}: it is ${stat.isDirectory() ? "a directory" : "not a regular file"}, not a bundle file`, { argument: "from", path: from });
+    }
+    size = stat.size;
+  } catch (error) {
+    await handle.close().catch(() => {});
+    if (error instanceof CairnError) throw error;
+    throw new CairnError("INVALID_ARGUMENT", `cannot read the bundle ${from}: ${(error as Error).message}`, { argument: "from", path: from }, { cause: error });
+  }
   return {
     size,
     read: async (offset, length) => {
       const out = Buffer.allocUnsafe(length);
-      const { bytesRead } = await handle.read(out, 0, length, offset);
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await handle.read(out, 0, length, offset));
+      } catch (error) {
+        throw new CairnError("INVALID_ARGUMENT", `cannot read the bundle ${from}: ${(error as Error).message}`, { argument: "from", path: from }, { cause: error });
+      }
       if (bytesRead !== length) throw badBundle("the file ended early");
       return out;
     },
@@ -66,8 +84,15 @@ export interface IndexedBlob {
   readonly encoding: number;
   readonly size: number;
   readonly storedSize: number;
-  /** Refs this blob links to: its declared children plus its chunk-list entries. */
-  readonly links: readonly Ref[];
+  /**
+   * The links this blob's content implies (src/blob/content-links.ts), never the
+   * children the bundle declares: for a single row, all of them; for a chunked
+   * row, its root list's until the second pass reassembles it and adds the
+   * links of its logical bytes.
+   */
+  readonly links: readonly ContentLink[];
+  /** What the logical bytes are; undefined for a chunked row until the second pass. */
+  readonly structure: ContentStructure | undefined;
 }
 
 /** Everything in a bundle but the blob bytes. */
@@ -76,7 +101,7 @@ export interface BundleIndex {
   readonly sessions: readonly SessionRecord[];
   readonly history: readonly HistoryRecord[];
   readonly pins: readonly PinRecord[];
-  readonly blobs: ReadonlyMap<Ref, IndexedBlob>;
+  readonly blobs: Map<Ref, IndexedBlob>;
 }
 
 const WINDOW = 1024 * 1024;
@@ -152,7 +177,7 @@ export async function scanBundle(source: BundleSource, maxBlobBytes: number, onB
       case RecordType.BLOB:
         // 3. A blob row.
         if (blobs.has(record.ref)) throw badBundle(`blob ${record.ref} appears twice`, { ref: record.ref });
-        blobs.set(record.ref, { offset, length, kind: record.kind, encoding: record.encoding, size: record.size, storedSize: record.data.byteLength, links: checkBlob(record, maxBlobBytes) });
+        blobs.set(record.ref, { offset, length, kind: record.kind, encoding: record.encoding, size: record.size, storedSize: record.data.byteLength, ...checkBlob(record, maxBlobBytes) });
         onBlob(blobs.size, header!.counts.blobs);
         break;
     }
@@ -161,19 +186,23 @@ export async function scanBundle(source: BundleSource, maxBlobBytes: number, onB
 }
 
 /**
- * Checks one blob record and returns the refs it links to. A raw or deflated row
- * is re-hashed here; a list node's (kind chunk-list) entries are linked too, so
- * gc sees them even if the bundle left those edges out.
+ * Checks one blob record and returns the links its content implies. The links
+ * the record declares (its children) are ignored: links come from content. A raw
+ * or deflated row is inflated within its recorded size and re-hashed here, and
+ * its kind checked against its bytes (a manifest, list node or value kind must
+ * parse as one); a chunked row's root list is parsed.
  */
-function checkBlob(record: BlobRecord, maxBlobBytes: number): Ref[] {
+function checkBlob(record: BlobRecord, maxBlobBytes: number): Pick<IndexedBlob, "links" | "structure"> {
   if (record.kind.length === 0 || record.kind.length > 64) throw badBundle(`blob ${record.ref} has a kind of ${record.kind.length} characters`, { ref: record.ref });
-  const links = new Set(record.children);
   if (record.encoding === Encoding.CHUNKED) {
     if (record.size > maxBlobBytes) {
       throw new CairnError("LIMIT_EXCEEDED", `blob ${record.ref} records ${record.size} bytes, over the ${maxBlobBytes}-byte limit`, { ref: record.ref, limit: maxBlobBytes, actual: record.size });
     }
-    for (const entry of parseList(record.data, record.ref)) links.add(entry);
-    return [...links];
+    try {
+      return { links: rootListLinks(record), structure: undefined };
+    } catch (error) {
+      throw badBundle(`blob ${record.ref}'s chunk list is malformed: ${reasonOf(error)}`, { ref: record.ref });
+    }
   }
   if (record.encoding !== Encoding.RAW && record.encoding !== Encoding.DEFLATE) throw badBundle(`blob ${record.ref} has unknown encoding ${record.encoding}`, { ref: record.ref });
   const bytes = materializeRow(record, maxBlobBytes);
@@ -181,21 +210,19 @@ function checkBlob(record: BlobRecord, maxBlobBytes: number): Ref[] {
   if (actual !== record.ref) {
     throw new CairnError("INTEGRITY", `the bundle's blob ${record.ref} is corrupt: its bytes hash to ${actual}`, { ref: record.ref, expected: record.ref, actual });
   }
-  if (record.kind === "chunk-list") {
-    try {
-      for (const entry of decodeChunkList(bytes, record.ref)) links.add(entry.ref);
-    } catch {
-      // bytes that merely carry the kind: no links to derive
-    }
-  }
-  return [...links];
+  return contentOrRefuse(record.ref, record.kind, bytes);
 }
 
-function parseList(data: Uint8Array, ref: Ref): Ref[] {
+/**
+ * The content of a bundle blob's logical bytes (src/blob/content-links.ts).
+ * @throws CairnError INTEGRITY naming the blob, its kind and what did not parse.
+ */
+export function contentOrRefuse(ref: Ref, kind: string, bytes: Uint8Array): Pick<IndexedBlob, "links" | "structure"> {
   try {
-    return decodeChunkList(data, ref).map((e) => e.ref);
+    const content = logicalContent(ref, kind, bytes);
+    return { links: content.links, structure: content.structure };
   } catch (error) {
-    throw badBundle(`blob ${ref}'s chunk list is malformed: ${reasonOf(error)}`, { ref });
+    throw badBundle(`blob ${ref} is recorded as kind ${kind} but its bytes are not one: ${reasonOf(error)}`, { ref, kind });
   }
 }
 

@@ -3,6 +3,8 @@
  * compare-and-swap on the head), resume from the latest, page through history,
  * fork and delete.
  */
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { encodeValue, decodeValue } from "../codec/value-codec.js";
 import { CairnError, describe } from "../errors.js";
 import type { Ref } from "../hash/ref.js";
@@ -30,6 +32,17 @@ export interface CommitOptions {
   readonly label?: string;
   /** Any value to keep on the history row (not part of the checkpoint's identity). */
   readonly meta?: unknown;
+  /**
+   * The commit's identifier (at most 2,048 characters), stored with its history
+   * row: a session holds at most one row per id. Committing again with an id
+   * the session has returns the first commit's `{ seq, ref }` (`replayed:
+   * true`) instead of committing twice or failing with CONFLICT against itself,
+   * from any process, at any later time. Give one to retry safely after an
+   * error whose outcome you could not see (a runtime's turn or operation id).
+   * Without it, a commit to a libSQL server gets a random id of its own, so its
+   * internal retries are safe too.
+   */
+  readonly commitId?: string;
 }
 
 /** What a commit stored. */
@@ -42,6 +55,10 @@ export interface CommitResult {
   readonly blobsWritten: number;
   /** Bytes those rows hold, after compression. */
   readonly bytesWritten: number;
+  /** The commit's identifier, when it has one (given, or generated for a libSQL server). */
+  readonly commitId?: string;
+  /** True when the commit id was committed before: `seq` and `ref` are that commit's, and nothing new was appended. */
+  readonly replayed: boolean;
 }
 
 /** One row of a session's history; reading it reads no blob. */
@@ -53,6 +70,8 @@ export interface HistoryEntry {
   readonly label: string | undefined;
   readonly meta: unknown;
   readonly createdAt: Date;
+  /** The commit's identifier, if it carried one (see {@link CommitOptions.commitId}). */
+  readonly commitId?: string;
 }
 
 /** Options for {@link Session.history}. */
@@ -84,6 +103,41 @@ export function parseSessionId(id: unknown, what = "session id"): string {
     throw new CairnError("INVALID_ARGUMENT", `${what} must be a non-empty string of at most ${MAX_ID} characters, got ${describe(id)}`, { argument: what });
   }
   return id;
+}
+
+/** The longest commit id. */
+const MAX_COMMIT_ID = 2048;
+
+function parseCommitId(value: unknown): string {
+  if (typeof value !== "string" || value.length === 0 || value.length > MAX_COMMIT_ID || !value.isWellFormed()) {
+    throw new CairnError("INVALID_ARGUMENT", `commitId must be a non-empty string of at most ${MAX_COMMIT_ID} characters, got ${describe(value)}`, { argument: "commitId" });
+  }
+  return value;
+}
+
+/** SQLite codes that mean the transaction was not applied yet may succeed if tried again. */
+const TRANSIENT = new Set(["SQLITE_BUSY", "SQLITE_LOCKED"]);
+
+/**
+ * Whether a failed write may have been applied, or may succeed if tried again:
+ * a DATABASE error that is not SQLite refusing the statement (a transport
+ * failure, a server that went away, or transient contention).
+ */
+function isUncertain(error: unknown): boolean {
+  if (!(error instanceof CairnError) || error.code !== "DATABASE") return false;
+  const code = error.details.libsqlCode;
+  return typeof code !== "string" || !code.startsWith("SQLITE_") || TRANSIENT.has(code);
+}
+
+/** A DATABASE error of a commit that carried an id, with the id in its details, so the caller can retry under it. */
+function withCommitId(error: unknown, commitId: string | undefined): unknown {
+  if (commitId === undefined || !(error instanceof CairnError) || error.code !== "DATABASE") return error;
+  return new CairnError(
+    "DATABASE",
+    `${error.message} (the commit may or may not have been applied: commit again with commitId ${JSON.stringify(commitId)} to find out, safely)`,
+    { ...error.details, commitId },
+    { cause: error },
+  );
 }
 
 function parseSeq(value: unknown, what: string, min = 1): number {
@@ -120,20 +174,46 @@ export class Session {
     if (options.label !== undefined && (typeof options.label !== "string" || options.label.length > MAX_LABEL)) {
       throw new CairnError("INVALID_ARGUMENT", `label must be a string of at most ${MAX_LABEL} characters`, { argument: "label" });
     }
+    const given = options.commitId === undefined ? undefined : parseCommitId(options.commitId);
     const meta = options.meta === undefined ? null : withPath("/meta", () => encodeValue(options.meta));
     const { plan, ref } = dehydrate(ctx, checkpoint);
-    const { outcome, prepared } = await executeWrite(ctx, plan, {
-      history: { session: this.id, expectedHead: expected ?? undefined, manifest: ref, turn: checkpoint.turn, label: options.label, meta: meta ?? undefined },
-      extra: options[COMMIT_EXTRA],
-    });
-    if (!outcome.ok) {
+    // Where a write's outcome can be lost on the way back (a server), every commit carries an id, so a retry is safe.
+    const commitId = given ?? (ctx.commitRetryMs > 0 ? randomUUID() : undefined);
+    const history = { session: this.id, expectedHead: expected ?? undefined, manifest: ref, turn: checkpoint.turn, label: options.label, meta: meta ?? undefined, commitId };
+    const started = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      let written: Awaited<ReturnType<typeof executeWrite>>;
+      try {
+        written = await executeWrite(ctx, plan, { history, extra: options[COMMIT_EXTRA] });
+      } catch (error) {
+        // A server that failed mid-commit may have applied it: ask again under the same id, which answers either way.
+        if (!isUncertain(error) || commitId === undefined || Date.now() - started >= ctx.commitRetryMs) throw withCommitId(error, commitId);
+        await sleep(Math.min(1000, 25 * 2 ** attempt) * (0.5 + Math.random()));
+        continue;
+      }
+      const { outcome, prepared } = written;
+      if (outcome.ok) return { ref, seq: outcome.seq!, blobsWritten: prepared.blobsWritten, bytesWritten: prepared.bytesWritten, ...(commitId === undefined ? {} : { commitId }), replayed: false };
+      if (outcome.reason === "commit-exists") return this.#replayed(ref, commitId!);
       throw new CairnError("CONFLICT", `session ${this.id} is at head ${outcome.head}, not the expected head ${expected}; nothing was committed`, {
         session: this.id,
         expectedHead: expected,
         actualHead: outcome.head,
       });
     }
-    return { ref, seq: outcome.seq!, blobsWritten: prepared.blobsWritten, bytesWritten: prepared.bytesWritten };
+  }
+
+  /** The result of a commit whose id the session has: that commit's, if it is the same checkpoint. */
+  async #replayed(ref: Ref, commitId: string): Promise<CommitResult> {
+    const row = await this.#ctx().storage.commitById(this.id, commitId);
+    if (!row) throw new CairnError("NOT_FOUND", `session ${this.id}'s commit ${JSON.stringify(commitId)} vanished while it was read (the session was deleted?)`, { session: this.id, commitId });
+    if (row.ref !== ref) {
+      throw new CairnError(
+        "CONFLICT",
+        `session ${this.id} has commit id ${JSON.stringify(commitId)} already, for another checkpoint (seq ${row.seq}, ${row.ref}); nothing was committed`,
+        { session: this.id, commitId, committedSeq: row.seq, committedRef: row.ref, ref },
+      );
+    }
+    return { ref, seq: row.seq, blobsWritten: 0, bytesWritten: 0, commitId, replayed: true };
   }
 
   /** The sequence number of the newest checkpoint, 0 when the session is empty. Reads no blob. */
@@ -212,6 +292,7 @@ export function historyEntry(row: HistoryRow): HistoryEntry {
     label: row.label,
     meta: row.meta === undefined ? undefined : decodeValue(row.meta).value,
     createdAt: new Date(row.createdAt),
+    ...(row.commitId === undefined ? {} : { commitId: row.commitId }),
   };
 }
 

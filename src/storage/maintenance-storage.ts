@@ -208,6 +208,15 @@ export type SessionImportOutcome =
 
 /** The storage floor's maintenance operations. */
 export interface MaintenanceStorage {
+  // Repairs a migration left to run with the blob layer's help (schema 3: `content-edges`).
+  /** The names of the repairs still to run; empty on most opens. */
+  pendingRepairs(): Promise<string[]>;
+  /**
+   * In one transaction: adds the edges `[src, dst]` whose two blobs are both
+   * stored (the others are skipped) and marks repair `name` done. Returns how
+   * many edges were new.
+   */
+  finishRepair(name: string, edges: ReadonlyArray<readonly [Ref, Ref]>): Promise<number>;
   // Verify.
   /** Every blob row, and those with `encoding`. */
   countBlobRows(encoding: number): Promise<{ readonly rows: number; readonly withEncoding: number }>;

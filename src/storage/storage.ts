@@ -52,6 +52,8 @@ export interface NewHistoryRow {
   readonly label: string | undefined;
   /** The encoded meta value. */
   readonly meta: Uint8Array | undefined;
+  /** The commit's identifier: at most one row of the session carries it. */
+  readonly commitId?: string;
 }
 
 /** A stored history row. */
@@ -65,6 +67,8 @@ export interface HistoryRow {
   readonly meta: Uint8Array | undefined;
   /** Milliseconds since the epoch. */
   readonly createdAt: number;
+  /** The identifier the commit carried, if it was stored with one. */
+  readonly commitId?: string;
 }
 
 /** Which history rows of a session to read: at most `limit`, below `before`, or the one `seq`. */
@@ -115,7 +119,9 @@ export type WriteOutcome =
   /** A new row links to (or the history row names) a blob that is neither stored nor in the batch. */
   | { readonly ok: false; readonly reason: "missing-link" }
   /** The session's head was not the expected one. */
-  | { readonly ok: false; readonly reason: "head-moved"; readonly head: number };
+  | { readonly ok: false; readonly reason: "head-moved"; readonly head: number }
+  /** The session has a history row with the batch's commit id already (see {@link Storage.commitById}). */
+  | { readonly ok: false; readonly reason: "commit-exists" };
 
 /** What became of a fork. Nothing was written unless `forked`. */
 export type ForkOutcome = "forked" | "no-such-row" | "target-exists";
@@ -134,6 +140,8 @@ export interface Storage {
   head(session: string): Promise<number>;
   /** History rows of `session`, newest first. */
   historyRows(session: string, query?: HistoryQuery): Promise<HistoryRow[]>;
+  /** The history row of `session` that carries `commitId`, or undefined. */
+  commitById(session: string, commitId: string): Promise<HistoryRow | undefined>;
   /** Every session with history, by id. */
   sessions(): Promise<SessionRow[]>;
   /** Copies the history rows of `source` up to `at` into the new session `target`, in one transaction. */

@@ -3,6 +3,10 @@
  * random moments, 60 times over. After each kill the store is reopened: the head
  * hydrates whole (equal to what was committed at that sequence number), and every
  * commit the child acknowledged before it died is there with the same ref.
+ *
+ * The soak, outside CI: `npm run test:soak` (CAIRN_SOAK_KILLS=1000) runs the same
+ * test with that many kills; every 100 kills the child moves on to a new session,
+ * so a checkpoint (which grows with its sequence number) stays small.
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
@@ -14,7 +18,9 @@ import { checkpointFor } from "./crash-workload.js";
 import { prng } from "../support/seeded.js";
 
 const committer = fileURLToPath(new URL("./committer.ts", import.meta.url));
-const KILLS = 60;
+const KILLS = Number(process.env.CAIRN_SOAK_KILLS ?? 60);
+/** Kills per session: the workload's checkpoint n holds n messages, so a session stops growing after this many. */
+const KILLS_PER_SESSION = 100;
 
 interface Run {
   acks: Map<number, string>;
@@ -59,13 +65,22 @@ describe("crash safety", () => {
 
   it(`keeps every acknowledged commit and a whole head across ${KILLS} SIGKILLs`, async () => {
     const seed = Number(process.env.CAIRN_CRASH_SEED ?? Date.now() % 2 ** 31);
-    console.log(`crash test seed: ${seed} (replay with CAIRN_CRASH_SEED=${seed})`);
+    console.log(`crash test seed: ${seed} (replay with CAIRN_CRASH_SEED=${seed}), ${KILLS} kills`);
     const random = prng(seed);
     const path = join(dir.dir, "crash.db");
-    const sessionId = "crashy";
-    const acked = new Map<number, string>();
+    const started = Date.now();
+    let sessionId = "";
+    let acked = new Map<number, string>();
     let killedWithAcks = 0;
+    let totalAcked = 0;
+    let lost = 0;
+    let unacknowledgedPresent = 0;
     for (let i = 0; i < KILLS; i++) {
+      if (i % KILLS_PER_SESSION === 0) {
+        totalAcked += acked.size;
+        sessionId = `crashy-${i / KILLS_PER_SESSION}`;
+        acked = new Map();
+      }
       // One kill in six lands while the child starts, opens and resumes; the rest mid-commit.
       const early = random() < 1 / 6;
       const run = await runAndKill(path, sessionId, early ? { earlyMs: Math.floor(random() * 700), runMs: 0 } : { runMs: Math.floor(random() * 150) });
@@ -77,6 +92,7 @@ describe("crash safety", () => {
         const session = store.session(sessionId);
         const head = await session.latest();
         const lastAck = Math.max(0, ...acked.keys());
+        if ((head?.seq ?? 0) > lastAck) unacknowledgedPresent++;
         expect(head?.seq ?? 0).toBeGreaterThanOrEqual(lastAck);
         // At most the one commit in flight when the child died can be there unacknowledged.
         expect(head?.seq ?? 0).toBeLessThanOrEqual(lastAck + 1);
@@ -86,13 +102,23 @@ describe("crash safety", () => {
           expect(head.snapshots).toEqual(expected.snapshots);
         }
         const rows = new Map((await session.history()).map((h) => [h.seq, h.ref]));
+        for (const [seq, ref] of acked) if (rows.get(seq) !== ref) lost++;
         for (const [seq, ref] of acked) expect(rows.get(seq), `acknowledged commit ${seq}`).toBe(ref);
         expect([...rows.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: rows.size }, (_, k) => k + 1));
       } finally {
         await store.close();
       }
+      if ((i + 1) % KILLS_PER_SESSION === 0 && KILLS > KILLS_PER_SESSION) {
+        console.log(`crash test: ${i + 1} kills, ${totalAcked + acked.size} acknowledged commits, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+      }
     }
-    expect(acked.size).toBeGreaterThan(KILLS);
+    totalAcked += acked.size;
+    console.log(
+      `crash test: ${KILLS} SIGKILLs (${killedWithAcks} after at least one ack) in ${((Date.now() - started) / 1000).toFixed(1)} s, ` +
+        `${totalAcked} acknowledged commits, ${lost} lost, ${unacknowledgedPresent} kills left the in-flight commit in the store`,
+    );
+    expect(lost).toBe(0);
+    expect(totalAcked).toBeGreaterThan(KILLS);
     expect(killedWithAcks).toBeGreaterThan(KILLS / 2);
-  }, 300_000);
+  }, Math.max(300_000, KILLS * 5_000));
 });

@@ -18,6 +18,13 @@ import { fileURLToPath } from "node:url";
 export interface SqldServer {
   readonly httpUrl: string;
   readonly wsUrl: string;
+  /** The server's data directory (--db-path); the SQLite file is dbs/default/data in it. */
+  readonly dbPath: string;
+  /** SIGKILLs the server (a crash: no shutdown of any kind) and waits until it is gone; the data stays. */
+  kill(): Promise<void>;
+  /** Starts the server again on the same data directory and port (killing it first if it runs), and waits until it answers. */
+  restart(): Promise<void>;
+  /** Stops the server and removes its data. */
   stop(): Promise<void>;
 }
 
@@ -58,19 +65,60 @@ async function freePort(): Promise<number> {
 /** Starts sqld and waits until it answers a query. */
 export async function startSqld(): Promise<SqldServer> {
   const dir = mkdtempSync(join(tmpdir(), "cairn-sqld-"));
+  const dbPath = join(dir, "data.sqld");
   const port = await freePort();
-  const child: ChildProcess = spawn(sqldBinary(), ["--db-path", join(dir, "data.sqld"), "--http-listen-addr", `127.0.0.1:${port}`, "--no-welcome"], {
+  const httpUrl = `http://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined = await launch(dbPath, port, httpUrl);
+  const kill = async (signal: NodeJS.Signals) => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = new Promise((r) => running.once("exit", r));
+    running.kill(signal);
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+    if (running.exitCode === null && running.signalCode === null) {
+      running.kill("SIGKILL");
+      await exited;
+    }
+  };
+  return {
+    httpUrl,
+    wsUrl: `ws://127.0.0.1:${port}`,
+    dbPath,
+    kill: () => kill("SIGKILL"),
+    restart: async () => {
+      await kill("SIGKILL");
+      // The port was just released; a bind that still fails (it should not: sqld sets SO_REUSEADDR) is tried again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          child = await launch(dbPath, port, httpUrl);
+          return;
+        } catch (error) {
+          if (attempt >= 5) throw error;
+          await new Promise((r) => setTimeout(r, 200 * attempt));
+        }
+      }
+    },
+    stop: async () => {
+      await kill("SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Spawns sqld on `dbPath` and `port` and waits until its health check answers. */
+async function launch(dbPath: string, port: number, httpUrl: string): Promise<ChildProcess> {
+  const child: ChildProcess = spawn(sqldBinary(), ["--db-path", dbPath, "--http-listen-addr", `127.0.0.1:${port}`, "--no-welcome"], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
   child.stderr?.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
-  const httpUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`sqld exited with ${child.exitCode}: ${stderr}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`sqld exited with ${child.exitCode ?? child.signalCode}: ${stderr}`);
     try {
       const response = await fetch(`${httpUrl}/health`);
-      if (response.ok) break;
+      if (response.ok) return child;
     } catch {
       // not listening yet
     }
@@ -78,19 +126,6 @@ export async function startSqld(): Promise<SqldServer> {
       child.kill("SIGKILL");
       throw new Error(`sqld did not start within 20 s: ${stderr}`);
     }
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 25));
   }
-  return {
-    httpUrl,
-    wsUrl: `ws://127.0.0.1:${port}`,
-    stop: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once("exit", r));
-        child.kill("SIGTERM");
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-        if (child.exitCode === null) child.kill("SIGKILL");
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }

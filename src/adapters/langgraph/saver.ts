@@ -344,7 +344,8 @@ export class CairnSaver extends BaseCheckpointSaver {
     };
     const result = await this.store.session(sessionId).commit(
       { turn: turnOf(metadata), snapshots, meta: own },
-      { label: id, meta: { parent: parentId ?? null, metadata: serializedMetadata } },
+      // The checkpoint id is the commit's id: a put retried after an answer lost on the way back is answered, not stored twice.
+      { label: id, meta: { parent: parentId ?? null, metadata: serializedMetadata }, commitId: `checkpoint:${id}` },
     );
     this.#remember(sessionId, { id, ref: result.ref, stored, inline, slots: knownSlots, complete: !newSlots });
     return { configurable: { thread_id: target.thread, checkpoint_ns: target.ns, checkpoint_id: id } };

@@ -105,6 +105,8 @@ interface Change {
   readonly operations?: ReadonlyMap<string, string>;
   /** `null` removes the saved RunState, `{ value }` saves one. */
   readonly execution?: { readonly value: unknown } | null;
+  /** The commit's id (a history transaction's operation id), so a retry after a lost answer is answered, not applied twice. */
+  readonly commitId?: string;
 }
 
 interface Decision<T> {
@@ -366,7 +368,13 @@ export class CairnSession implements SessionHistoryTransactionAwareSession, Sess
       }
       const operations = new Map(head.operations).set(operationId, id);
       return {
-        change: { label: "applyHistoryTransaction", meta: { op: "applyHistoryTransaction", operationId, type: transaction.type }, items, operations },
+        change: {
+          label: "applyHistoryTransaction",
+          meta: { op: "applyHistoryTransaction", operationId, type: transaction.type },
+          items,
+          operations,
+          commitId: `operation:${operationId}`,
+        },
         result: undefined,
       };
     });
@@ -555,7 +563,7 @@ export class CairnSession implements SessionHistoryTransactionAwareSession, Sess
     }
     const result = await this.#history.commit(
       { turn: items.length, snapshots, meta: { format: FORMAT } },
-      { expectedHead: head.seq, label: change.label, meta: change.meta },
+      { expectedHead: head.seq, label: change.label, meta: change.meta, ...(change.commitId === undefined ? {} : { commitId: change.commitId }) },
     );
     this.#cache = { seq: result.seq, ref: result.ref, items, operations, hasExecution, manifest: undefined };
     this.#lastCommit = result;

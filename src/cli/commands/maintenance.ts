@@ -182,7 +182,12 @@ export function describeFinding(f: VerifyFinding): string {
     case "missing-blob":
       return `${type} ${f.ref}: a ${f.role} of ${f.referencedBy}`;
     case "missing-edge":
+    case "extra-edge":
       return `${type} ${f.src} -> ${f.dst}`;
+    case "undecodable-value":
+      return `${type} ${f.ref} (${f.kind}): ${f.reason}`;
+    case "not-a-value":
+      return `${type} ${f.ref}, linked as a value by ${f.referencedBy}: ${f.reason}`;
     case "dangling-edge":
       return `${type} ${f.src ?? `#${f.srcId}`} -> ${f.dst ?? `#${f.dstId}`}`;
     case "missing-manifest":

@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, isAbsolute, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import type { Client, Config, LibsqlError } from "@libsql/client";
 import { CairnError } from "../../errors.js";
@@ -36,13 +37,16 @@ export class Database {
   readonly path: string | undefined;
   /** The engine: the embedded connection (file, memory) or a @libsql/client client (remote, replica). */
   readonly #engine: EmbeddedConnection | Client;
+  /** How long a statement or batch refused by a busy server is tried again, in ms (busyTimeoutMs; the embedded engine waits inside SQLite instead). */
+  readonly #transientBudgetMs: number;
   #closed = false;
 
-  private constructor(engine: EmbeddedConnection | Client, kind: BackendKind, url: string, path: string | undefined) {
+  private constructor(engine: EmbeddedConnection | Client, kind: BackendKind, url: string, path: string | undefined, transientBudgetMs: number) {
     this.#engine = engine;
     this.kind = kind;
     this.url = url;
     this.path = path;
+    this.#transientBudgetMs = transientBudgetMs;
   }
 
   /**
@@ -71,7 +75,7 @@ export class Database {
         throw engineUnavailable(config.url, error);
       }
       try {
-        return new Database(new EmbeddedConnection(path ?? ":memory:", config.busyTimeoutMs), kind, config.url, path);
+        return new Database(new EmbeddedConnection(path ?? ":memory:", config.busyTimeoutMs), kind, config.url, path, 0);
       } catch (error) {
         throw translate(error, `cannot open ${redact(config.url)}`);
       }
@@ -90,7 +94,7 @@ export class Database {
     } catch (error) {
       throw translate(error, `cannot open ${redact(config.url)}`);
     }
-    const db = new Database(client, kind, config.url, path);
+    const db = new Database(client, kind, config.url, path, config.busyTimeoutMs);
     if (kind === "replica") {
       try {
         await db.sync();
@@ -119,12 +123,13 @@ export class Database {
   /** Runs one statement. @throws CairnError DATABASE or CLOSED. */
   async execute(sql: string, args: readonly SqlValue[] = []): Promise<ResultSet> {
     this.#checkOpen();
+    const engine = this.#engine;
     try {
-      const engine = this.#engine;
-      return engine instanceof EmbeddedConnection ? engine.execute({ sql, args }) : await engine.execute({ sql, args: args as SqlValue[] });
+      if (engine instanceof EmbeddedConnection) return engine.execute({ sql, args });
     } catch (error) {
       throw translate(error, "statement failed");
     }
+    return this.#remote(() => engine.execute({ sql, args: args as SqlValue[] }), "statement failed");
   }
 
   /**
@@ -132,22 +137,12 @@ export class Database {
    * @throws CairnError DATABASE or CLOSED; the raw libSQL error stays in `cause`.
    */
   async writeBatch(statements: InStatement[]): Promise<ResultSet[]> {
-    this.#checkOpen();
-    try {
-      return await this.#batch(statements, "write");
-    } catch (error) {
-      throw translate(error, "write transaction failed");
-    }
+    return this.#batch(statements, "write", "write transaction failed");
   }
 
   /** Runs read statements in one read transaction, so they see one state. */
   async readBatch(statements: InStatement[]): Promise<ResultSet[]> {
-    this.#checkOpen();
-    try {
-      return await this.#batch(statements, "read");
-    } catch (error) {
-      throw translate(error, "read transaction failed");
-    }
+    return this.#batch(statements, "read", "read transaction failed");
   }
 
   /** Pulls the primary's changes into an embedded replica; a no-op elsewhere. */
@@ -190,10 +185,50 @@ export class Database {
     return this.#engine instanceof EmbeddedConnection;
   }
 
-  async #batch(statements: InStatement[], mode: "write" | "read"): Promise<ResultSet[]> {
+  async #batch(statements: InStatement[], mode: "write" | "read", what: string): Promise<ResultSet[]> {
+    this.#checkOpen();
     const engine = this.#engine;
-    if (engine instanceof EmbeddedConnection) return engine.batch(statements, mode);
-    return await engine.batch(statements as Parameters<Client["batch"]>[0], mode);
+    try {
+      if (engine instanceof EmbeddedConnection) return engine.batch(statements, mode);
+    } catch (error) {
+      throw translate(error, what);
+    }
+    return this.#remote(() => engine.batch(statements as Parameters<Client["batch"]>[0], mode), what);
+  }
+
+  /**
+   * Runs a request to a server (or a replica's client), trying it again while
+   * it is refused with SQLITE_BUSY or SQLITE_LOCKED: another connection held
+   * the lock, and the statement or transaction was not applied (a write batch
+   * that fails anywhere, its COMMIT included, is rolled back). Waits with
+   * jittered exponential backoff (full jitter, 2 ms doubling to 250 ms) for at
+   * most busyTimeoutMs in all, then gives up with the DATABASE error, whose
+   * details say how often it was tried and that nothing was applied. Any other
+   * failure (a connection lost mid-request, whose outcome is unknown) is not
+   * tried again here: a commit decides that under its commit id.
+   */
+  async #remote<T>(request: () => Promise<T>, what: string): Promise<T> {
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await request();
+      } catch (error) {
+        const transient = isTransient(error);
+        const waited = Date.now() - started;
+        if (!transient || waited >= this.#transientBudgetMs || this.#closed) {
+          const translated = translate(error, what);
+          if (!transient || translated.code !== "DATABASE") throw translated;
+          throw new CairnError(
+            "DATABASE",
+            `${translated.message} (still refused after ${attempt} attempts over ${waited} ms; nothing was applied)`,
+            { ...translated.details, attempts: attempt, waitedMs: waited, applied: false },
+            { cause: error },
+          );
+        }
+        const ceiling = Math.min(250, 2 * 2 ** Math.min(attempt - 1, 10));
+        await sleep(Math.max(1, Math.min(this.#transientBudgetMs - waited, Math.random() * ceiling)));
+      }
+    }
   }
 
   #checkOpen(): void {
@@ -278,6 +313,18 @@ function engineUnavailable(url: string, error: unknown): CairnError {
 /** A LibsqlError (or its LibsqlBatchError) from whichever @libsql/client entry threw it: checked by name, as the entries load lazily. */
 function isLibsqlError(error: unknown): error is LibsqlError {
   return error instanceof Error && (error.name === "LibsqlError" || error.name === "LibsqlBatchError") && typeof (error as LibsqlError).code === "string";
+}
+
+/**
+ * A server's refusal that left nothing applied and may pass if tried again:
+ * SQLITE_BUSY or SQLITE_LOCKED (and their extended codes), as @libsql/client
+ * reports them (for a batch, the failed statement's code: BEGIN IMMEDIATE,
+ * a statement or COMMIT, after which the client's batch rolls back).
+ */
+function isTransient(error: unknown): boolean {
+  if (!isLibsqlError(error)) return false;
+  const codes = [error.code, error.extendedCode].filter((code): code is string => typeof code === "string");
+  return codes.some((code) => /^SQLITE_(BUSY|LOCKED)(_|$)/.test(code));
 }
 
 /** An error of the embedded engine (the `libsql` package's SqliteError: an extended code such as SQLITE_CONSTRAINT_NOTNULL, and the raw number). */

@@ -87,6 +87,25 @@ export class LibsqlMaintenance implements MaintenanceStorage {
     this.#db = db;
   }
 
+  async pendingRepairs(): Promise<string[]> {
+    const result = await this.#db.execute("SELECT name FROM repairs ORDER BY name");
+    return result.rows.map((row) => String(row[0]));
+  }
+
+  async finishRepair(name: string, edges: ReadonlyArray<readonly [Ref, Ref]>): Promise<number> {
+    const [added] = await this.#db.writeBatch([
+      {
+        sql: `INSERT INTO edges (src, dst)
+              SELECT s.id, d.id FROM json_each(?) AS e
+              JOIN blobs s ON s.ref = unhex(e.value ->> 0) JOIN blobs d ON d.ref = unhex(e.value ->> 1)
+              WHERE true ON CONFLICT (src, dst) DO NOTHING`,
+        args: [JSON.stringify(edges)],
+      },
+      { sql: "DELETE FROM repairs WHERE name = ?", args: [name] },
+    ]);
+    return added!.rowsAffected;
+  }
+
   // Verify.
 
   async countBlobRows(encoding: number): Promise<{ rows: number; withEncoding: number }> {

@@ -116,12 +116,21 @@ export class LibsqlStorage implements Storage {
     if (history) {
       statements.push(
         {
-          sql: `INSERT INTO history (session, seq, manifest, turn, label, meta, created_at)
+          sql: `INSERT INTO history (session, seq, manifest, turn, label, meta, created_at, commit_id)
                 SELECT ?1, CASE WHEN ?2 IS NULL OR cur.head = ?2 THEN cur.head + 1 END,
-                       (SELECT id FROM blobs WHERE ref = ?3), ?4, ?5, ?6, ?7
+                       (SELECT id FROM blobs WHERE ref = ?3), ?4, ?5, ?6, ?7, ?8
                 FROM (SELECT COALESCE(MAX(seq), 0) AS head FROM history WHERE session = ?1) AS cur
                 RETURNING seq`,
-          args: [history.session, history.expectedHead ?? null, refToBytes(history.manifest), history.turn, history.label ?? null, history.meta ?? null, batch.now],
+          args: [
+            history.session,
+            history.expectedHead ?? null,
+            refToBytes(history.manifest),
+            history.turn,
+            history.label ?? null,
+            history.meta ?? null,
+            batch.now,
+            history.commitId ?? null,
+          ],
         },
         {
           sql: `INSERT INTO sessions (id, head, created_at, updated_at)
@@ -137,6 +146,10 @@ export class LibsqlStorage implements Storage {
       return { ok: true, seq: history ? Number(results[historyAt]!.rows[0]![0]) : undefined };
     } catch (error) {
       const failed = notNullColumn(error);
+      if (history?.commitId !== undefined && (failed === "history.seq" || uniqueColumns(error) === "history.session, history.commit_id")) {
+        // Checked first: a retry of a commit that landed finds the head moved by itself.
+        if (await this.commitById(history.session, history.commitId)) return { ok: false, reason: "commit-exists" };
+      }
       if (failed === "history.seq" && history) return { ok: false, reason: "head-moved", head: await this.head(history.session) };
       if (failed === "history.manifest" || failed?.startsWith("edges.")) return { ok: false, reason: "missing-link" };
       throw error;
@@ -168,23 +181,33 @@ export class LibsqlStorage implements Storage {
       clause += " LIMIT ?";
       args.push(query.limit);
     }
+    return this.#historyJson(`h.session = ?${clause}`, args);
+  }
+
+  async commitById(session: string, commitId: string): Promise<HistoryRow | undefined> {
+    return (await this.#historyJson("h.session = ? AND h.commit_id = ?", [session, commitId]))[0];
+  }
+
+  /** History rows matching `where` (over `history h`), newest first. */
+  async #historyJson(where: string, args: unknown[]): Promise<HistoryRow[]> {
     const result = await this.#db.execute(
-      `SELECT json_group_array(json_array(seq, ref, turn, label, meta, created_at)) FROM (
+      `SELECT json_group_array(json_array(seq, ref, turn, label, meta, created_at, commit_id)) FROM (
          SELECT h.seq AS seq, lower(hex(b.ref)) AS ref, h.turn AS turn, h.label AS label,
-                CASE WHEN h.meta IS NULL THEN NULL ELSE hex(h.meta) END AS meta, h.created_at AS created_at
-         FROM history h JOIN blobs b ON b.id = h.manifest WHERE h.session = ?${clause})`,
+                CASE WHEN h.meta IS NULL THEN NULL ELSE hex(h.meta) END AS meta, h.created_at AS created_at, h.commit_id AS commit_id
+         FROM history h JOIN blobs b ON b.id = h.manifest WHERE ${where})`,
       args as never[],
     );
-    const rows = JSON.parse(String(result.rows[0]![0])) as Array<[number, string, number, string | null, string | null, number]>;
+    const rows = JSON.parse(String(result.rows[0]![0])) as Array<[number, string, number, string | null, string | null, number, string | null]>;
     // An aggregate's input order is not guaranteed by SQL (libSQL has no ORDER BY inside one): sort here.
     rows.sort((a, b) => b[0] - a[0]);
-    return rows.map(([seq, ref, turn, label, meta, createdAt]) => ({
+    return rows.map(([seq, ref, turn, label, meta, createdAt, commitId]) => ({
       seq,
       ref: ref as Ref,
       turn,
       label: label ?? undefined,
       meta: meta === null ? undefined : Buffer.from(meta, "hex"),
       createdAt,
+      ...(commitId === null ? {} : { commitId }),
     }));
   }
 
@@ -202,8 +225,8 @@ export class LibsqlStorage implements Storage {
           args: [target, source, at, now, now],
         },
         {
-          sql: `INSERT INTO history (session, seq, manifest, turn, label, meta, created_at)
-                SELECT ?, seq, manifest, turn, label, meta, created_at FROM history WHERE session = ? AND seq <= ?`,
+          sql: `INSERT INTO history (session, seq, manifest, turn, label, meta, created_at, commit_id)
+                SELECT ?, seq, manifest, turn, label, meta, created_at, commit_id FROM history WHERE session = ? AND seq <= ?`,
           args: [target, source, at],
         },
       ]);
@@ -233,6 +256,11 @@ function causeMessage(error: unknown): string {
 /** The `table.column` whose NOT NULL constraint failed the statement, if that is why it failed. */
 export function notNullColumn(error: unknown): string | undefined {
   return /NOT NULL constraint failed: (\w+\.\w+)/.exec(causeMessage(error))?.[1];
+}
+
+/** The columns of the UNIQUE constraint that failed the statement (`table.a, table.b`), if that is why it failed. */
+function uniqueColumns(error: unknown): string | undefined {
+  return /UNIQUE constraint failed: ([\w.]+(?:, [\w.]+)*)/.exec(causeMessage(error))?.[1];
 }
 
 function isUniqueViolation(error: unknown): boolean {

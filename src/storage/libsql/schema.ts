@@ -8,7 +8,7 @@ import type { Database } from "./database.js";
 import { SESSION_STORES } from "./libsql-session-stores.js";
 
 /** The schema version this build writes. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Migrations by the version they produce; each runs in one write transaction. */
 const MIGRATIONS: Record<number, string[]> = {
@@ -58,6 +58,21 @@ const MIGRATIONS: Record<number, string[]> = {
   // Tables an adapter adds later are migrations of its component, with a version
   // of their own (components.ts), never core versions.
   2: [...SESSION_STORES.migrations[1]!],
+  // The commit identifier (one outcome per commit, even when a client retries
+  // after losing the answer), unique within a session where present. Stores
+  // first written by cairn 0.1 lack two indexes version 1 has since gained, and
+  // the edges schema-1 code did not record from chunked values to the blobs
+  // they link to: only the blob layer can read those links, so a store with
+  // blobs is marked for the `content-edges` repair, which the next open runs
+  // (and runs again if it is interrupted) before anything else.
+  3: [
+    `ALTER TABLE history ADD COLUMN commit_id TEXT`,
+    `CREATE UNIQUE INDEX history_commit ON history (session, commit_id) WHERE commit_id IS NOT NULL`,
+    `CREATE INDEX IF NOT EXISTS history_manifest ON history (manifest)`,
+    `CREATE INDEX IF NOT EXISTS edges_dst ON edges (dst)`,
+    `CREATE TABLE repairs (name TEXT PRIMARY KEY) WITHOUT ROWID`,
+    `INSERT INTO repairs (name) SELECT 'content-edges' WHERE EXISTS (SELECT 1 FROM blobs)`,
+  ],
 };
 
 /**

@@ -8,6 +8,7 @@
 import type { Backend } from "../../support/backends.js";
 import { blobsSpec } from "./blobs.js";
 import { checkpointsSpec } from "./checkpoints.js";
+import { commitIdsSpec } from "./commit-ids.js";
 import { lifecycleSpec } from "./lifecycle.js";
 import { sessionsSpec } from "./sessions.js";
 import { valuesSpec } from "./values.js";
@@ -16,4 +17,4 @@ import { writerSpec } from "./writer.js";
 export type Spec = (backend: Backend) => void;
 
 /** Every spec, in the order the tests are reported. */
-export const SPECS: readonly Spec[] = [blobsSpec, valuesSpec, checkpointsSpec, writerSpec, sessionsSpec, lifecycleSpec];
+export const SPECS: readonly Spec[] = [blobsSpec, valuesSpec, checkpointsSpec, writerSpec, sessionsSpec, commitIdsSpec, lifecycleSpec];
