@@ -2,7 +2,7 @@
  * cairn: a content-addressed checkpoint and blob store for AI agent runtimes.
  * This file only re-exports the public API.
  */
-export { openStore, DEFAULT_URL, type Store, type StoreOptions } from "./store.js";
+export { openStore, DEFAULT_URL, type Durability, type Store, type StoreOptions } from "./store.js";
 export { CairnError, isCairnError, type CairnErrorCode, type CairnErrorDetails } from "./errors.js";
 export { isRef, parseRef, hashBytes, type Ref } from "./hash/ref.js";
 export { MAX_DEPTH, type BlobLink } from "./codec/value-codec.js";

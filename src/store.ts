@@ -77,7 +77,23 @@ export interface StoreOptions {
    * ignore it.
    */
   readonly create?: boolean;
+  /**
+   * What an acknowledged commit survives, on a `file:` store (WAL):
+   * - `"full"` (default): a process crash and a power loss or OS crash. Every
+   *   commit waits for an fsync of the WAL (SQLite `synchronous=FULL`).
+   * - `"normal"`: a process crash (SIGKILL, an exception, OOM): the commit is in
+   *   the WAL file when commit returns. A power loss or OS crash may lose the
+   *   last commits (never tear one: the store stays whole at an earlier head).
+   *   The WAL is synced at checkpoints only (SQLite `synchronous=NORMAL`, what
+   *   LangGraph's SqliteSaver runs with through better-sqlite3).
+   * A `:memory:` store survives neither and ignores it; on a libSQL server the
+   * server decides, so any value but `"full"` is refused there.
+   */
+  readonly durability?: Durability;
 }
+
+/** What an acknowledged commit survives: see {@link StoreOptions.durability}. */
+export type Durability = "full" | "normal";
 
 export const DEFAULT_URL = "file:.cairn/cairn.db";
 
@@ -165,6 +181,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     syncInterval: options.syncInterval,
     busyTimeoutMs: config.busyTimeoutMs,
     create: config.create,
+    durability: config.durability,
   });
   try {
     // create: false never turns a file that is not a cairn store (empty, or another app's) into one.
@@ -232,6 +249,7 @@ interface ParsedOptions {
   maxBlobBytes: number;
   busyTimeoutMs: number;
   create: boolean;
+  durability: Durability;
 }
 
 function parseOptions(options: StoreOptions): ParsedOptions {
@@ -262,7 +280,12 @@ function parseOptions(options: StoreOptions): ParsedOptions {
     throw bad("syncInterval", "a positive number of seconds", options.syncInterval);
   }
   if (options.create !== undefined && typeof options.create !== "boolean") throw bad("create", "a boolean", options.create);
-  const known = new Set(["url", "authToken", "syncUrl", "syncInterval", "profile", "moveOutThreshold", "chunkAbove", "chunking", "maxBlobBytes", "busyTimeoutMs", "create"]);
+  const durability = options.durability ?? "full";
+  if (durability !== "full" && durability !== "normal") throw bad("durability", `"full" or "normal"`, durability);
+  if (durability !== "full" && (/^(libsql|https?|wss?):/i.test(url) || options.syncUrl !== undefined)) {
+    throw bad("durability", `"full" on a libSQL server or replica (the server decides how it syncs)`, durability);
+  }
+  const known = new Set(["url", "authToken", "syncUrl", "syncInterval", "profile", "moveOutThreshold", "chunkAbove", "chunking", "maxBlobBytes", "busyTimeoutMs", "create", "durability"]);
   for (const key of Object.keys(options)) if (!known.has(key)) throw bad(key, "a known option (is it misspelled?)", (options as Record<string, unknown>)[key]);
   return {
     url,
@@ -273,5 +296,6 @@ function parseOptions(options: StoreOptions): ParsedOptions {
     maxBlobBytes: int("maxBlobBytes", options.maxBlobBytes, 1024 * 1024 * 1024, 1024),
     busyTimeoutMs: int("busyTimeoutMs", options.busyTimeoutMs, 5000, 0),
     create: options.create ?? true,
+    durability,
   };
 }

@@ -1,6 +1,7 @@
 /**
  * Crash safety, proven: a child process commits in a loop and is SIGKILLed at
- * random moments, 60 times over. After each kill the store is reopened: the head
+ * random moments, 60 times over, every other child at durability "normal" (no
+ * fsync per commit, which survives a process crash but not a power loss). After each kill the store is reopened: the head
  * hydrates whole (equal to what was committed at that sequence number), and every
  * commit the child acknowledged before it died is there with the same ref.
  *
@@ -28,9 +29,9 @@ interface Run {
 }
 
 /** Spawns the child, lets it run `runMs` after it is ready (or kills it `earlyMs` after spawn), then SIGKILLs it. */
-function runAndKill(path: string, sessionId: string, plan: { earlyMs?: number; runMs: number }): Promise<Run> {
+function runAndKill(path: string, sessionId: string, durability: "full" | "normal", plan: { earlyMs?: number; runMs: number }): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", committer, path, sessionId], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", committer, path, sessionId, durability], { stdio: ["ignore", "pipe", "pipe"] });
     const run: Run = { acks: new Map(), ready: undefined };
     let buffer = "";
     let stderr = "";
@@ -77,6 +78,7 @@ describe("crash safety", () => {
     let totalAcked = 0;
     let lost = 0;
     let unacknowledgedPresent = 0;
+    const acksAt = { full: 0, normal: 0 };
     for (let i = 0; i < KILLS; i++) {
       if (i % KILLS_PER_SESSION === 0) {
         totalAcked += acked.size;
@@ -86,8 +88,11 @@ describe("crash safety", () => {
       }
       // One kill in six lands while the child starts, opens and resumes; the rest mid-commit.
       const early = random() < 1 / 6;
-      const run = await runAndKill(path, sessionId, early ? { earlyMs: Math.floor(random() * 700), runMs: 0 } : { runMs: Math.floor(random() * 150) });
+      // Every other child commits at durability "normal" (no fsync per commit): a process crash must lose nothing there either.
+      const durability = i % 2 === 0 ? "full" : "normal";
+      const run = await runAndKill(path, sessionId, durability, early ? { earlyMs: Math.floor(random() * 700), runMs: 0 } : { runMs: Math.floor(random() * 150) });
       if (run.acks.size > 0) killedWithAcks++;
+      acksAt[durability] += run.acks.size;
       for (const [seq, ref] of run.acks) acked.set(seq, ref);
       known = Math.max(known, run.ready ?? 0, ...run.acks.keys());
 
@@ -119,8 +124,10 @@ describe("crash safety", () => {
     totalAcked += acked.size;
     console.log(
       `crash test: ${KILLS} SIGKILLs (${killedWithAcks} after at least one ack) in ${((Date.now() - started) / 1000).toFixed(1)} s, ` +
-        `${totalAcked} acknowledged commits, ${lost} lost, ${unacknowledgedPresent} kills left the in-flight commit in the store`,
+        `${totalAcked} acknowledged commits (${acksAt.full} at durability full, ${acksAt.normal} at normal), ${lost} lost, ` +
+        `${unacknowledgedPresent} kills left the in-flight commit in the store`,
     );
+    expect(acksAt.normal).toBeGreaterThan(0);
     expect(lost).toBe(0);
     expect(totalAcked).toBeGreaterThan(KILLS);
     expect(killedWithAcks).toBeGreaterThan(KILLS / 2);

@@ -1,6 +1,6 @@
 /**
- * What only a local file has: WAL and busy timeout on every pooled connection,
- * the schema version check, and the default location.
+ * What only a local file has: WAL, the busy timeout and the durability level
+ * on its connection, the schema version check, and the default location.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
@@ -21,6 +21,33 @@ const newDir = () => {
 afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
 
 describe("a file store", () => {
+  it("applies durability normal to its connection (synchronous=NORMAL) and refuses it where the server decides", async () => {
+    const path = join(newDir(), "normal.db");
+    const store = await openStore({ url: `file:${path}`, durability: "normal" });
+    const syncs = await Promise.all(Array.from({ length: 8 }, () => store[DATABASE].execute("PRAGMA synchronous")));
+    expect(new Set(syncs.map((r) => Number(r.rows[0]![0])))).toEqual(new Set([1]));
+    const { seq } = await store.session("s").commit({ turn: 1, snapshots: { execution: { ok: true } } });
+    await store.close();
+    // The level belongs to the handle, not the file: a default open is FULL again.
+    const again = await openStore({ url: `file:${path}` });
+    expect(Number((await again[DATABASE].execute("PRAGMA synchronous")).rows[0]![0])).toBe(2);
+    expect((await again.session("s").latest())?.seq).toBe(seq);
+    await again.close();
+    for (const options of [
+      { url: `file:${path}`, durability: "off" },
+      { url: "http://127.0.0.1:1", durability: "normal" },
+      { url: `file:${path}`, syncUrl: "http://127.0.0.1:1", durability: "normal" },
+    ]) {
+      const error = await openStore(options as never).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(CairnError);
+      expect((error as CairnError).code).toBe("INVALID_ARGUMENT");
+      expect((error as CairnError).details.argument).toBe("durability");
+    }
+  });
+
   it("gives every pooled connection WAL, FULL sync and the busy timeout", async () => {
     const store = await openStore({ url: `file:${join(newDir(), "a.db")}`, busyTimeoutMs: 4321 });
     const db = store[DATABASE];

@@ -27,6 +27,8 @@ export interface DatabaseConfig {
   readonly busyTimeoutMs: number;
   /** False: a file: database that does not exist is refused with NOT_FOUND, and nothing is created. */
   readonly create: boolean;
+  /** The embedded connection's `synchronous` level: FULL, or NORMAL (see StoreOptions.durability). Default full. */
+  readonly durability?: "full" | "normal";
 }
 
 /** One opened database: a libSQL client and what kind of backend it talks to. */
@@ -75,7 +77,10 @@ export class Database {
         throw engineUnavailable(config.url, error);
       }
       try {
-        return new Database(new EmbeddedConnection(path ?? ":memory:", config.busyTimeoutMs), kind, config.url, path, 0);
+        const connection = new EmbeddedConnection(path ?? ":memory:", config.busyTimeoutMs);
+        // Per connection, and this store has one: set once, it holds for every statement.
+        if (config.durability === "normal") connection.execute("PRAGMA synchronous = NORMAL");
+        return new Database(connection, kind, config.url, path, 0);
       } catch (error) {
         throw translate(error, `cannot open ${redact(config.url)}`);
       }
