@@ -38,7 +38,9 @@ import { alternate, assertPlainNode, CHILD, checkDistAfter, distState, summarize
 import { distLine, processTable } from "../report.js";
 import { machine } from "../util.js";
 
-type Kind = "sqlite" | "cairn";
+/** SqliteSaver (better-sqlite3: WAL, synchronous=NORMAL); CairnSaver at durability full (the default) and at normal (equal to SqliteSaver's). */
+type Kind = "sqlite" | "cairn" | "cairn-normal";
+const SAVER_NAMES: Record<Kind, string> = { sqlite: "SqliteSaver (normal)", cairn: "CairnSaver (full)", "cairn-normal": "CairnSaver (normal)" };
 
 /** The part of @langchain/langgraph-checkpoint-sqlite this bench uses. */
 interface SqliteSaverClass {
@@ -172,7 +174,7 @@ async function writeAll(kind: Kind, path: string, workload: Workload, count: num
     sqlite = (await loadSqliteSaver()).fromConnString(path);
     saver = sqlite;
   } else {
-    store = await openStore({ url: `file:${path}` });
+    store = await openStore({ url: `file:${path}`, durability: kind === "cairn-normal" ? "normal" : "full" });
     saver = new CairnSaver(store) as unknown as Saver;
   }
   let config: unknown = { configurable: { thread_id: THREAD, checkpoint_ns: "" } };
@@ -210,7 +212,7 @@ interface ChildRead extends ChildTimes {
  * then warm (median of 5), then a full list().
  */
 function readInChild(kind: Kind, path: string): ReadResult {
-  const child = spawnSync(process.execPath, [READ_CHILD, kind, path, THREAD, "--reads"], {
+  const child = spawnSync(process.execPath, [READ_CHILD, kind === "sqlite" ? "sqlite" : "cairn", path, THREAD, "--reads"], {
     cwd: here,
     encoding: "utf8",
     maxBuffer: 64 * 1024 * 1024,
@@ -256,7 +258,7 @@ async function coldStart(): Promise<void> {
   try {
     const agent = agentPuts(steps);
     const lastId = agent.puts[agent.puts.length - 1]!.checkpoint.id;
-    const paths: Record<Kind, string> = { sqlite: join(dir, "sqlite.db"), cairn: join(dir, "cairn-saver.db") };
+    const paths: Record<"sqlite" | "cairn", string> = { sqlite: join(dir, "sqlite.db"), cairn: join(dir, "cairn-saver.db") };
     const bytes: Record<string, number> = {};
     for (const kind of ["sqlite", "cairn"] as const) {
       process.stderr.write(`${agent.name}: ${kind}: ${steps} puts... `);
@@ -325,9 +327,9 @@ async function main(): Promise<void> {
       runs.push({ workload: { ...agent, name: `agent (${sqliteSteps} steps)`, puts: agent.puts.slice(0, sqliteSteps) }, kinds: ["sqlite", "cairn"] });
       runs.push({ workload: agent, kinds: ["cairn"] });
     } else {
-      runs.push({ workload: agent, kinds: ["sqlite", "cairn"] });
+      runs.push({ workload: agent, kinds: ["sqlite", "cairn", "cairn-normal"] });
     }
-    runs.push({ workload: smallPuts(small), kinds: ["sqlite", "cairn"] });
+    runs.push({ workload: smallPuts(small), kinds: ["sqlite", "cairn", "cairn-normal"] });
     for (const { workload, kinds } of runs) {
       for (const kind of kinds) {
         const path = join(dir, `${kind}-${rows.length}.db`);
@@ -354,7 +356,7 @@ async function main(): Promise<void> {
     "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ...rows.map(
       (r) =>
-        `| ${r.workload} | ${r.kind === "sqlite" ? "SqliteSaver" : "CairnSaver"} | ${r.write.puts} | ${(r.write.puts / r.write.seconds).toFixed(1)} | ` +
+        `| ${r.workload} | ${SAVER_NAMES[r.kind]} | ${r.write.puts} | ${(r.write.puts / r.write.seconds).toFixed(1)} | ` +
         `${r.read.getTupleColdMs.toFixed(1)} ms | ${r.read.getTupleWarmMs.toFixed(1)} ms | ${r.read.listSeconds.toFixed(2)} s | ${mb(r.write.bytes)} |`,
     ),
     "",
@@ -363,13 +365,14 @@ async function main(): Promise<void> {
   for (const row of rows) byWorkload.set(row.workload, { ...byWorkload.get(row.workload), [row.kind]: row });
   for (const [name, pair] of byWorkload) {
     const s = pair.sqlite;
-    const c = pair.cairn;
-    if (!s || !c) continue;
-    lines.push(
-      `${name}: CairnSaver puts/s ${ratio(c.write.puts / c.write.seconds, s.write.puts / s.write.seconds)}, ` +
+    for (const c of [pair.cairn, pair["cairn-normal"]]) {
+      if (!s || !c) continue;
+      lines.push(
+      `${name}: ${SAVER_NAMES[c.kind]} puts/s ${ratio(c.write.puts / c.write.seconds, s.write.puts / s.write.seconds)}, ` +
         `getTuple ${ratio(s.read.getTupleColdMs, c.read.getTupleColdMs)} faster cold / ${ratio(s.read.getTupleWarmMs, c.read.getTupleWarmMs)} warm, ` +
         `list() ${ratio(s.read.listSeconds, c.read.listSeconds)} faster, database ${ratio(s.write.bytes, c.write.bytes)} smaller`,
-    );
+      );
+    }
   }
   lines.push(...notes);
   process.stdout.write(lines.join("\n") + "\n");

@@ -62,11 +62,34 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** Whether `port` can be bound on 127.0.0.1 now. */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A free port below Linux's ephemeral range (32768-60999), so no port the OS
+ * hands out (to another test's server, or a client) can take it while this
+ * server is killed and before it is restarted on it: a restart onto a port
+ * another sqld took would answer the health check from the wrong server.
+ */
+async function restartablePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (await portIsFree(port)) return port;
+  }
+  return freePort();
+}
+
 /** Starts sqld and waits until it answers a query. */
 export async function startSqld(): Promise<SqldServer> {
   const dir = mkdtempSync(join(tmpdir(), "cairn-sqld-"));
   const dbPath = join(dir, "data.sqld");
-  const port = await freePort();
+  const port = await restartablePort();
   const httpUrl = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined = await launch(dbPath, port, httpUrl);
   const kill = async (signal: NodeJS.Signals) => {
@@ -108,6 +131,8 @@ export async function startSqld(): Promise<SqldServer> {
 
 /** Spawns sqld on `dbPath` and `port` and waits until its health check answers. */
 async function launch(dbPath: string, port: number, httpUrl: string): Promise<ChildProcess> {
+  // Another process on the port would answer the health check in this server's place.
+  if (!(await portIsFree(port))) throw new Error(`port ${port} is taken by another process`);
   const child: ChildProcess = spawn(sqldBinary(), ["--db-path", dbPath, "--http-listen-addr", `127.0.0.1:${port}`, "--no-welcome"], {
     stdio: ["ignore", "ignore", "pipe"],
   });
