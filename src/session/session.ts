@@ -115,6 +115,9 @@ function parseCommitId(value: unknown): string {
   return value;
 }
 
+/** Tries of a commit whose outcome was uncertain before it gives up, even past its retry time. */
+const MIN_COMMIT_ATTEMPTS = 4;
+
 /** SQLite codes that mean the transaction was not applied yet may succeed if tried again. */
 const TRANSIENT = new Set(["SQLITE_BUSY", "SQLITE_LOCKED"]);
 
@@ -187,7 +190,9 @@ export class Session {
         written = await executeWrite(ctx, plan, { history, extra: options[COMMIT_EXTRA] });
       } catch (error) {
         // A server that failed mid-commit may have applied it: ask again under the same id, which answers either way.
-        if (!isUncertain(error) || commitId === undefined || Date.now() - started >= ctx.commitRetryMs) throw withCommitId(error, commitId);
+        // At least MIN_COMMIT_ATTEMPTS tries however long each took (a server under load can hold one request for seconds).
+        const spent = Date.now() - started >= ctx.commitRetryMs && attempt + 1 >= MIN_COMMIT_ATTEMPTS;
+        if (ctx.commitRetryMs === 0 || !isUncertain(error) || commitId === undefined || spent) throw withCommitId(error, commitId);
         await sleep(Math.min(1000, 25 * 2 ** attempt) * (0.5 + Math.random()));
         continue;
       }
