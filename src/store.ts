@@ -201,6 +201,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     maxBlobBytes: config.maxBlobBytes,
     knownStored: new Set(),
     strings: new StringCache(),
+    knownValues: new Set(),
     commitRetryMs: db.kind === "remote" || db.kind === "replica" ? COMMIT_RETRY_MS : 0,
   };
   try {

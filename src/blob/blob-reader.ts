@@ -43,7 +43,7 @@ export async function readBlob(ctx: BlobContext, ref: Ref): Promise<Uint8Array> 
  * Leaves fetched per query by a chunk-by-chunk read (about 1 MiB of a large
  * blob's 64 KiB chunks): the walk holds one window and the batch held back
  * before it, so a smaller window keeps what a stream holds, and what the garbage
- * collector has to catch up with, small (1 GiB through getStream measured 76 MiB
+ * collector has to catch up with, small (on @libsql/client, 1 GiB through getStream measured 76 MiB
  * of extra resident memory with windows of 128, 57 MiB with 16, at the same speed).
  */
 const STREAM_WINDOW = 16;

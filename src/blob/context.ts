@@ -36,6 +36,13 @@ export interface BlobContext {
   /** Large strings this store handle wrote or verified, served again from memory. */
   readonly strings: StringCache;
   /**
+   * Refs this store handle knows to be stored values (written as values, or
+   * decoded): an `unchanged(ref)` naming one is not read again to check it
+   * (src/blob/known-values.ts). Being a value is a property of the bytes, so an
+   * entry never goes stale.
+   */
+  readonly knownValues: Set<string>;
+  /**
    * How long a commit whose outcome was lost (the connection died after the
    * request went out) keeps retrying under its commit id, in ms: 0 where every
    * write's outcome is known to this process (the embedded engine).

@@ -10,18 +10,12 @@ import type { Ref } from "../hash/ref.js";
 import { readBlob } from "./blob-reader.js";
 import type { BlobContext } from "./context.js";
 
+/** Entries kept per store handle before the set starts over (a bound on memory, not on correctness). */
 const MAX_KNOWN = 200_000;
-const known = new WeakMap<BlobContext, Set<Ref>>();
-
-function setOf(ctx: BlobContext): Set<Ref> {
-  let set = known.get(ctx);
-  if (!set) known.set(ctx, (set = new Set()));
-  return set;
-}
 
 /** Remembers that `refs` are values (this handle wrote them as values, or decoded them). */
 export function rememberValues(ctx: BlobContext, refs: Iterable<Ref>): void {
-  const set = setOf(ctx);
+  const set = ctx.knownValues;
   for (const ref of refs) {
     if (set.size >= MAX_KNOWN) set.clear();
     set.add(ref);
@@ -39,7 +33,7 @@ export function rememberValues(ctx: BlobContext, refs: Iterable<Ref>): void {
  *   blobs.put); NOT_FOUND when one is not stored; INTEGRITY when its row is damaged.
  */
 export async function requireValues(ctx: BlobContext, refs: Iterable<Ref>): Promise<void> {
-  const set = setOf(ctx);
+  const set = ctx.knownValues;
   for (const ref of refs) {
     if (set.has(ref)) continue;
     const bytes = await readBlob(ctx, ref);

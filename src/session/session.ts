@@ -115,26 +115,22 @@ function parseCommitId(value: unknown): string {
   return value;
 }
 
-/** Tries of a commit whose outcome was uncertain before it gives up, even past its retry time. */
-const MIN_COMMIT_ATTEMPTS = 4;
-
-/** SQLite codes that mean the transaction was not applied yet may succeed if tried again. */
-const TRANSIENT = new Set(["SQLITE_BUSY", "SQLITE_LOCKED"]);
-
 /**
- * Whether a failed write may have been applied, or may succeed if tried again:
- * a DATABASE error that is not SQLite refusing the statement (a transport
- * failure, a server that went away, or transient contention).
+ * Whether a failed write may have been applied: a DATABASE error that is not
+ * SQLite's answer to the statement (a transport failure, a server that went
+ * away mid-request). SQLite's answers, SQLITE_BUSY included (which the
+ * database layer already retried), left nothing applied.
  */
 function isUncertain(error: unknown): boolean {
   if (!(error instanceof CairnError) || error.code !== "DATABASE") return false;
   const code = error.details.libsqlCode;
-  return typeof code !== "string" || !code.startsWith("SQLITE_") || TRANSIENT.has(code);
+  return typeof code !== "string" || !code.startsWith("SQLITE_");
 }
 
-/** A DATABASE error of a commit that carried an id, with the id in its details, so the caller can retry under it. */
+/** An uncertain error of a commit that carried an id, with the id in its details, so the caller can retry under it. */
 function withCommitId(error: unknown, commitId: string | undefined): unknown {
-  if (commitId === undefined || !(error instanceof CairnError) || error.code !== "DATABASE") return error;
+  if (commitId === undefined || !isUncertain(error)) return error;
+  if (!(error instanceof CairnError)) return error;
   return new CairnError(
     "DATABASE",
     `${error.message} (the commit may or may not have been applied: commit again with commitId ${JSON.stringify(commitId)} to find out, safely)`,
@@ -190,9 +186,9 @@ export class Session {
         written = await executeWrite(ctx, plan, { history, extra: options[COMMIT_EXTRA] });
       } catch (error) {
         // A server that failed mid-commit may have applied it: ask again under the same id, which answers either way.
-        // At least MIN_COMMIT_ATTEMPTS tries however long each took (a server under load can hold one request for seconds).
-        const spent = Date.now() - started >= ctx.commitRetryMs && attempt + 1 >= MIN_COMMIT_ATTEMPTS;
-        if (ctx.commitRetryMs === 0 || !isUncertain(error) || commitId === undefined || spent) throw withCommitId(error, commitId);
+        if (ctx.commitRetryMs === 0 || !isUncertain(error) || commitId === undefined || Date.now() - started >= ctx.commitRetryMs) {
+          throw withCommitId(error, commitId);
+        }
         await sleep(Math.min(1000, 25 * 2 ** attempt) * (0.5 + Math.random()));
         continue;
       }

@@ -7,9 +7,9 @@
  * for the garbage collector to finalize, and a finalized-late statement keeps
  * the values bound to it (a copy of every blob row written) in native memory
  * the JavaScript engine does not see. Measured on 1 GiB of 64 KiB rows written
- * in transactions of 16: 75.6 MiB of extra resident memory through the client,
- * 42.9 MiB with one reused statement (of which ~40 MiB is the source's own
- * garbage), and 1.7x the speed. A reused statement's bindings are replaced on
+ * in transactions of 16 (bench/engine-memory.ts): +69-70 MiB of resident
+ * memory through the client, +37-39 MiB with one reused statement (most of it
+ * the test's own garbage), and 4.2-4.3 s against 3.8 s. A reused statement's bindings are replaced on
  * its next run, so what it holds is bounded by one run's values.
  *
  * Every call is synchronous under the promise: a batch runs from BEGIN to

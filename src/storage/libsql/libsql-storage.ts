@@ -37,7 +37,7 @@ const INSERT_ROWS = Array.from(
   (_, i) => `INSERT OR IGNORE INTO blobs (ref, kind, encoding, size, stored_size, created_at, data) VALUES ${Array(i + 1).fill("(?, ?, ?, ?, ?, ?, ?)").join(", ")}`,
 );
 
-/** Up to this many refs are asked about with their bytes bound one by one (measured: a few-ref lookup 2.5x faster than through json_each). */
+/** Up to this many refs are asked about with their bytes bound one by one: a small commit's one lookup builds and parses no JSON array. */
 const FEW_REFS = 8;
 const FEW_REFS_SQL = Array.from({ length: FEW_REFS }, (_, i) => `SELECT ref FROM blobs WHERE ref IN (${Array(i + 1).fill("?").join(", ")})`);
 
