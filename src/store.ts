@@ -12,6 +12,7 @@ import { COMPRESSION_PROFILES, type CompressionProfile } from "./codec/compressi
 import { DEFAULT_CHUNKING, type ChunkingParams } from "./codec/chunker.js";
 import type { BlobContext } from "./blob/context.js";
 import { StringCache } from "./blob/large-string-cache.js";
+import { PartCache } from "./blob/part-cache.js";
 import { BlobStore, ValueStore } from "./blob/blob-store.js";
 import { CheckpointStore } from "./checkpoint/checkpoint-store.js";
 import { Session, SessionList } from "./session/session.js";
@@ -201,6 +202,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     maxBlobBytes: config.maxBlobBytes,
     knownStored: new Set(),
     strings: new StringCache(),
+    parts: new PartCache(),
     knownValues: new Set(),
     commitRetryMs: db.kind === "remote" || db.kind === "replica" ? COMMIT_RETRY_MS : 0,
   };

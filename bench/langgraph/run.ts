@@ -15,7 +15,10 @@
  * reading through cairn's compiled package (dist/: `npm run build` in the root
  * first). Database bytes are measured after a WAL checkpoint.
  *
- *   cd bench/langgraph && npm install && npx tsx run.ts [--steps 500] [--sqlite-steps N] [--small 2000] [--json out.json]
+ *   cd bench/langgraph && npm install && npx tsx run.ts [--steps 500] [--sqlite-steps N] [--small 2000] [--rounds 3] [--json out.json]
+ *
+ * Each saver runs each workload --rounds times, A B A (every other round in reverse
+ * order); the table gives medians with their range.
  *
  * Cold start (docs/benchmarks.md, "Cold start"): the agent workload written once by
  * each saver and once by cairn's own API, then fresh plain-node processes, interleaved:
@@ -36,7 +39,7 @@ import { openStore, type Store } from "../../src/index.js";
 import { agentWorkload, prng } from "../../src/cli/workload.js";
 import { alternate, assertPlainNode, CHILD, checkDistAfter, distState, summarize, writeAgentStore, type ChildTimes, type Variant } from "../cold-start.js";
 import { distLine, processTable } from "../report.js";
-import { machine } from "../util.js";
+import { machine, median } from "../util.js";
 
 /** SqliteSaver (better-sqlite3: WAL, synchronous=NORMAL); CairnSaver at durability full (the default) and at normal (equal to SqliteSaver's). */
 type Kind = "sqlite" | "cairn" | "cairn-normal";
@@ -315,6 +318,7 @@ async function main(): Promise<void> {
   const steps = argument("steps", 500);
   const sqliteSteps = Math.min(argument("sqlite-steps", steps), steps);
   const small = argument("small", 2000);
+  const rounds = argument("rounds", 3);
   const jsonAt = process.argv.indexOf("--json");
   const dir = mkdtempSync(join(tmpdir(), "cairn-bench-langgraph-"));
   const rows: Row[] = [];
@@ -330,11 +334,13 @@ async function main(): Promise<void> {
       runs.push({ workload: agent, kinds: ["sqlite", "cairn", "cairn-normal"] });
     }
     runs.push({ workload: smallPuts(small), kinds: ["sqlite", "cairn", "cairn-normal"] });
-    for (const { workload, kinds } of runs) {
-      for (const kind of kinds) {
+    for (let round = 0; round < rounds; round++) {
+      for (const { workload, kinds } of runs) {
+      // A B A: every other round runs the savers in reverse order, so drift in the machine's load hits each alike.
+      for (const kind of round % 2 === 0 ? kinds : [...kinds].reverse()) {
         const path = join(dir, `${kind}-${rows.length}.db`);
         const count = workload.puts.length;
-        process.stderr.write(`${workload.name}: ${kind}: ${count} puts... `);
+        process.stderr.write(`round ${round + 1}/${rounds}: ${workload.name}: ${kind}: ${count} puts... `);
         const write = await writeAll(kind, path, workload, count);
         process.stderr.write(`${(write.puts / write.seconds).toFixed(1)} puts/s; reading in a fresh process... `);
         const read = readInChild(kind, path);
@@ -343,26 +349,55 @@ async function main(): Promise<void> {
           throw new Error(`${kind} read back ${read.listed} checkpoints, latest ${read.latestId}`);
         }
         rows.push({ workload: workload.name, kind, write, read });
+        rmSync(path, { force: true });
+        rmSync(`${path}-wal`, { force: true });
+        rmSync(`${path}-shm`, { force: true });
+      }
       }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 
+  // One row per workload and saver: the median of its rounds, figure by figure.
+  const medianRows: Row[] = [];
+  for (const row of rows) {
+    if (medianRows.some((m) => m.workload === row.workload && m.kind === row.kind)) continue;
+    const all = rows.filter((r) => r.workload === row.workload && r.kind === row.kind);
+    const mid = (f: (r: Row) => number) => median(all.map(f));
+    const puts = row.write.puts;
+    medianRows.push({
+      workload: row.workload,
+      kind: row.kind,
+      write: { puts, seconds: puts / mid((r) => r.write.puts / r.write.seconds), bytes: mid((r) => r.write.bytes) },
+      read: {
+        getTupleColdMs: mid((r) => r.read.getTupleColdMs),
+        getTupleWarmMs: mid((r) => r.read.getTupleWarmMs),
+        listSeconds: mid((r) => r.read.listSeconds),
+        listed: row.read.listed,
+        latestId: row.read.latestId,
+      },
+    });
+  }
+  const range = (r: Row, f: (r: Row) => number, digits: number) => {
+    const all = rows.filter((x) => x.workload === r.workload && x.kind === r.kind).map(f);
+    return all.length < 2 ? "" : ` (${Math.min(...all).toFixed(digits)}–${Math.max(...all).toFixed(digits)})`;
+  };
   const lines = [
-    `LangGraph savers, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(1)}`,
+    `LangGraph savers, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(1)}; median of ${rounds} rounds (range), A B A order`,
     "",
     "| workload | saver | puts | puts/s | getTuple(latest) cold | warm | list() all | database |",
     "| --- | --- | --- | --- | --- | --- | --- | --- |",
-    ...rows.map(
+    ...medianRows.map(
       (r) =>
-        `| ${r.workload} | ${SAVER_NAMES[r.kind]} | ${r.write.puts} | ${(r.write.puts / r.write.seconds).toFixed(1)} | ` +
-        `${r.read.getTupleColdMs.toFixed(1)} ms | ${r.read.getTupleWarmMs.toFixed(1)} ms | ${r.read.listSeconds.toFixed(2)} s | ${mb(r.write.bytes)} |`,
+        `| ${r.workload} | ${SAVER_NAMES[r.kind]} | ${r.write.puts} | ${(r.write.puts / r.write.seconds).toFixed(1)}${range(r, (x) => x.write.puts / x.write.seconds, 0)} | ` +
+        `${r.read.getTupleColdMs.toFixed(1)} ms${range(r, (x) => x.read.getTupleColdMs, 1)} | ${r.read.getTupleWarmMs.toFixed(2)} ms | ` +
+        `${r.read.listSeconds.toFixed(2)} s${range(r, (x) => x.read.listSeconds, 2)} | ${mb(r.write.bytes)} |`,
     ),
     "",
   ];
   const byWorkload = new Map<string, Partial<Record<Kind, Row>>>();
-  for (const row of rows) byWorkload.set(row.workload, { ...byWorkload.get(row.workload), [row.kind]: row });
+  for (const row of medianRows) byWorkload.set(row.workload, { ...byWorkload.get(row.workload), [row.kind]: row });
   for (const [name, pair] of byWorkload) {
     const s = pair.sqlite;
     for (const c of [pair.cairn, pair["cairn-normal"]]) {
@@ -376,7 +411,7 @@ async function main(): Promise<void> {
   }
   lines.push(...notes);
   process.stdout.write(lines.join("\n") + "\n");
-  if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1]!, JSON.stringify({ rows, notes }, null, 2));
+  if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1]!, JSON.stringify({ rounds, medians: medianRows, rows, notes }, null, 2));
 }
 
 await main();

@@ -30,8 +30,8 @@ export interface BlobInfo {
 export async function readBlob(ctx: BlobContext, ref: Ref): Promise<Uint8Array> {
   const row = await rootRow(ctx, ref);
   if (isChunked(row)) {
-    // One hash of the whole, checked by the walk before it ends: parts are not hashed one by one.
-    return collectChunkTree(row, { fetch: fetchRows(ctx), maxBlobBytes: ctx.maxBlobBytes, verifyParts: false, reuse: true });
+    // The whole is hashed; each part once per store handle, as it enters the handle's part cache.
+    return collectChunkTree(row, { fetch: fetchRows(ctx), maxBlobBytes: ctx.maxBlobBytes, verifyParts: false, parts: ctx.parts });
   }
   const bytes = materializeRow(row, ctx.maxBlobBytes);
   const actual = hashBytes(bytes);

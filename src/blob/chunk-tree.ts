@@ -22,6 +22,7 @@ import { hashBytes, type Ref } from "../hash/ref.js";
 import type { BlobRow } from "../storage/storage.js";
 import { chunkRef } from "./chunk-memo.js";
 import { checkRecordedSize, isChunked, materializeRow } from "./encoding.js";
+import type { PartCache } from "./part-cache.js";
 import { rememberChunking, reuseCuts } from "./recent-chunkings.js";
 
 // ---------------------------------------------------------------------------
@@ -211,12 +212,13 @@ export interface WalkOptions {
   /** Leaves fetched per query (default 128; also at most 8 MiB of logical bytes). Bounds memory. */
   readonly window?: number;
   /**
-   * Keep the bytes of single-row leaves (up to 8 MiB in all) and yield the same
-   * bytes again where the tree lists a chunk more than once, instead of fetching
-   * and inflating it again. Only for a consumer that never changes or transfers
-   * the bytes it is given (collectChunkTree copies them). Default false.
+   * Verified parts shared across walks (a store handle's): a leaf or list node
+   * found there is neither fetched, inflated nor hashed again, and every
+   * single-row leaf and list node this walk reads is hashed against its own ref
+   * (whatever `verifyParts` says) and added. Only for a consumer that never
+   * changes or transfers the bytes it is given (collectChunkTree copies them).
    */
-  readonly reuse?: boolean;
+  readonly parts?: PartCache;
 }
 
 /** Leaf bytes, in order. */
@@ -245,8 +247,6 @@ const MAX_LIST_BYTES = 64 * 1024;
 /** List nodes fetched ahead in one query, per level (each at most {@link MAX_LIST_BYTES}). */
 const LIST_PREFETCH = 16;
 const DEFAULT_WINDOW = 128;
-/** How many bytes of leaves a walk with `reuse` keeps. */
-const MEMO_BYTES = 8 * 1024 * 1024;
 const WINDOW_BYTES = 8 * 1024 * 1024;
 
 /**
@@ -410,9 +410,8 @@ class Walk {
   readonly #options: WalkOptions;
   readonly #verifyParts: boolean;
   readonly #window: number;
-  /** Leaves already materialized, by ref (with `reuse`). */
-  readonly #memo: Map<Ref, Uint8Array> | undefined;
-  #memoBytes = 0;
+  /** Verified parts shared with other walks. */
+  readonly #parts: PartCache | undefined;
   problems = 0;
   tainted = false;
 
@@ -420,7 +419,7 @@ class Walk {
     this.#options = options;
     this.#verifyParts = options.verifyParts ?? true;
     this.#window = Math.max(1, options.window ?? DEFAULT_WINDOW);
-    this.#memo = options.reuse ? new Map() : undefined;
+    this.#parts = options.parts;
   }
 
   get reporting(): boolean {
@@ -445,10 +444,10 @@ class Walk {
     return new Walk(options);
   }
 
-  /** The bytes of a single row; a part of `owner` is hashed against its ref when verifyParts. */
+  /** The bytes of a single row; a part of `owner` is hashed against its ref when verifyParts (or when it is to be shared). */
   #single(row: BlobRow, owner: Ref | undefined): Uint8Array {
     const bytes = materializeRow(row, this.#options.maxBlobBytes);
-    if (owner !== undefined && this.#verifyParts) {
+    if (owner !== undefined && (this.#verifyParts || this.#parts !== undefined)) {
       const actual = hashBytes(bytes);
       if (actual !== row.ref) {
         throw new CairnError("INTEGRITY", `chunk ${row.ref} of blob ${owner} is corrupt: its bytes hash to ${actual}`, { ref: owner, chunk: row.ref, expected: row.ref, actual });
@@ -487,11 +486,10 @@ class Walk {
   /** One window of leaves: fetched in one query, then checked and yielded in order. */
   async *#leafWindow(owner: Ref, window: readonly ChunkEntry[], depth: number): AsyncGenerator<TreeChunk[]> {
     let batch: TreeChunk[] = [];
-    const memo = this.#memo;
-    const wanted = [...new Set(window.map((e) => e.ref))].filter((ref) => !memo?.has(ref));
-    const rows = wanted.length > 0 ? await this.#options.fetch(wanted) : new Map<Ref, BlobRow>();
+    const parts = this.#parts;
+    const rows = await this.#fetchLeaves(window);
     for (const entry of window) {
-      const known = memo?.get(entry.ref);
+      const known = parts?.get(entry.ref);
       if (known !== undefined) {
         if (known.byteLength !== entry.size) {
           const reason = `chunk ${entry.ref} of blob ${owner} records ${known.byteLength} bytes, the list says ${entry.size}`;
@@ -524,10 +522,7 @@ class Walk {
           this.#problem({ type: "corrupt-part", chunk: entry.ref, reason: reasonOf(error) }, error);
           continue;
         }
-        if (memo && this.#memoBytes + bytes.byteLength <= MEMO_BYTES) {
-          memo.set(entry.ref, bytes);
-          this.#memoBytes += bytes.byteLength;
-        }
+        parts?.remember(entry.ref, bytes);
         batch.push({ ref: entry.ref, bytes });
         continue;
       }
@@ -557,6 +552,48 @@ class Walk {
       }
     }
     if (batch.length > 0) yield batch;
+  }
+
+  /**
+   * The rows of a window's leaves, each fetched once: without a part cache all
+   * of them in one query; with one, only those it does not hold, and a leaf
+   * another walk is fetching now is taken from that fetch.
+   */
+  async #fetchLeaves(window: readonly ChunkEntry[]): Promise<ReadonlyMap<Ref, BlobRow>> {
+    const distinct = [...new Set(window.map((entry) => entry.ref))];
+    const parts = this.#parts;
+    if (parts === undefined) return this.#options.fetch(distinct);
+    const wanted: Ref[] = [];
+    const waiting: Array<[Ref, Promise<ReadonlyMap<Ref, BlobRow>>]> = [];
+    for (const ref of distinct) {
+      if (parts.get(ref) !== undefined) continue;
+      const pending = parts.inflight.get(ref);
+      if (pending !== undefined) waiting.push([ref, pending]);
+      else wanted.push(ref);
+    }
+    const rows = new Map<Ref, BlobRow>();
+    if (wanted.length > 0) {
+      const fetching = this.#options.fetch(wanted);
+      // A waiter that sees this fetch fail fetches for itself; the failure is this walk's to throw.
+      fetching.catch(() => undefined);
+      for (const ref of wanted) parts.inflight.set(ref, fetching);
+      try {
+        for (const [ref, row] of await fetching) rows.set(ref, row);
+      } finally {
+        for (const ref of wanted) if (parts.inflight.get(ref) === fetching) parts.inflight.delete(ref);
+      }
+    }
+    for (const [ref, pending] of waiting) {
+      let found: ReadonlyMap<Ref, BlobRow>;
+      try {
+        found = await pending;
+      } catch {
+        found = await this.#options.fetch([ref]);
+      }
+      const row = found.get(ref);
+      if (row !== undefined) rows.set(ref, row);
+    }
+    return rows;
   }
 
   /**
@@ -618,9 +655,15 @@ class Walk {
    */
   async #fetchLists(owner: Ref, entries: readonly ChunkEntry[], from: number, depth: number): Promise<Map<Ref, FetchedList>> {
     const wanted = new Set<Ref>();
-    for (let i = from; i < entries.length && wanted.size < LIST_PREFETCH; i++) if (entries[i]!.type === ChunkEntryType.LIST) wanted.add(entries[i]!.ref);
-    const rows = await this.#options.fetch([...wanted]);
     const out = new Map<Ref, FetchedList>();
+    for (let i = from; i < entries.length && wanted.size < LIST_PREFETCH; i++) {
+      const entry = entries[i]!;
+      if (entry.type !== ChunkEntryType.LIST || out.has(entry.ref)) continue;
+      const known = this.#parts?.get(entry.ref);
+      if (known !== undefined) out.set(entry.ref, known);
+      else wanted.add(entry.ref);
+    }
+    const rows = wanted.size > 0 ? await this.#options.fetch([...wanted]) : new Map<Ref, BlobRow>();
     for (const ref of wanted) {
       const row = rows.get(ref);
       if (!row) {
@@ -647,6 +690,7 @@ class Walk {
           throw new CairnError("INTEGRITY", `list node ${ref} of blob ${owner} is corrupt: its bytes hash to ${actual}`, { ref: owner, chunk: ref, expected: ref, actual });
         }
         out.set(ref, bytes);
+        this.#parts?.remember(ref, bytes);
       } catch (error) {
         if (!this.reporting) throw error;
         out.set(ref, { type: "corrupt-part", chunk: ref, reason: reasonOf(error) });

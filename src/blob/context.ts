@@ -10,6 +10,7 @@ import type { MaintenanceStorage } from "../storage/maintenance-storage.js";
 import type { ChunkingParams } from "../codec/chunker.js";
 import type { CompressionProfile } from "../codec/compression.js";
 import type { StringCache } from "./large-string-cache.js";
+import type { PartCache } from "./part-cache.js";
 
 export interface BlobContext {
   /** The storage floor: every row read and write of blob/, checkpoint/ and session/. */
@@ -35,6 +36,8 @@ export interface BlobContext {
   readonly knownStored: Set<string>;
   /** Large strings this store handle wrote or verified, served again from memory. */
   readonly strings: StringCache;
+  /** Chunk-tree parts (leaves, list nodes) this store handle read and verified, shared by every read (src/blob/part-cache.ts). */
+  readonly parts: PartCache;
   /**
    * Refs this store handle knows to be stored values (written as values, or
    * decoded): an `unchanged(ref)` naming one is not read again to check it
