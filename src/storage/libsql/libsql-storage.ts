@@ -21,7 +21,7 @@ import type {
   WriteBatch,
   WriteOutcome,
 } from "../storage.js";
-import { toBytes, type Database, type InStatement } from "./database.js";
+import { toBytes, type Database, type InStatement, type Row } from "./database.js";
 import { additionStatements } from "./libsql-session-stores.js";
 
 /**
@@ -40,6 +40,14 @@ const INSERT_ROWS = Array.from(
 /** Up to this many refs are asked about with their bytes bound one by one: a small commit's one lookup builds and parses no JSON array. */
 const FEW_REFS = 8;
 const FEW_REFS_SQL = Array.from({ length: FEW_REFS }, (_, i) => `SELECT ref FROM blobs WHERE ref IN (${Array(i + 1).fill("?").join(", ")})`);
+
+const FEW_ROWS_SQL = Array.from({ length: FEW_REFS }, (_, i) => `SELECT ref, kind, encoding, size, data FROM blobs WHERE ref IN (${Array(i + 1).fill("?").join(", ")})`);
+
+/** Adds a `SELECT ref, kind, encoding, size, data` result row to `out`. */
+function addRow(out: Map<Ref, BlobRow>, row: Row): void {
+  const ref = refFromBytes(toBytes(row[0]));
+  out.set(ref, { ref, kind: String(row[1]), encoding: Number(row[2]), size: Number(row[3]), data: toBytes(row[4]) });
+}
 
 /** Refs per statement that passes them as one JSON array (constant SQL text, cheap to prepare). */
 const REFS_PER_STATEMENT = 2000;
@@ -72,15 +80,19 @@ export class LibsqlStorage implements Storage {
 
   async blobRows(refs: readonly Ref[]): Promise<Map<Ref, BlobRow>> {
     const out = new Map<Ref, BlobRow>();
+    if (refs.length <= FEW_REFS) {
+      // A read of one manifest or value: its ref bound as bytes, one of FEW_REFS constant statements (no JSON to build or parse).
+      if (refs.length === 0) return out;
+      const result = await this.#db.execute(FEW_ROWS_SQL[refs.length - 1]!, refs.map(refToBytes));
+      for (const row of result.rows) addRow(out, row);
+      return out;
+    }
     for (let i = 0; i < refs.length; i += REFS_PER_STATEMENT) {
       const part = refs.slice(i, i + REFS_PER_STATEMENT);
       const result = await this.#db.execute("SELECT ref, kind, encoding, size, data FROM blobs WHERE ref IN (SELECT unhex(value) FROM json_each(?))", [
         JSON.stringify(part),
       ]);
-      for (const row of result.rows) {
-        const ref = refFromBytes(toBytes(row[0]));
-        out.set(ref, { ref, kind: String(row[1]), encoding: Number(row[2]), size: Number(row[3]), data: toBytes(row[4]) });
-      }
+      for (const row of result.rows) addRow(out, row);
     }
     return out;
   }
