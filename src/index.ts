@@ -56,6 +56,7 @@ export type {
   GcOptions,
   GcReport,
   GcResult,
+  SpaceReport,
   GcPlan,
   GcTotals,
   PinInfo,

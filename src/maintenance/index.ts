@@ -6,7 +6,7 @@
  */
 export { runRepairs } from "./repair.js";
 export { verify, type VerifyOptions, type VerifyReport, type VerifyFinding } from "./verify.js";
-export { gc, DEFAULT_GRACE_MS, type GcOptions, type GcReport, type GcResult } from "./gc.js";
+export { gc, DEFAULT_GRACE_MS, type GcOptions, type GcReport, type GcResult, type SpaceReport } from "./gc.js";
 export type { GcPlan, GcTotals } from "./plan-gc.js";
 export { pin, unpin, listPins, parsePinName, type PinInfo } from "./pin.js";
 export { stats, type StoreStats, type BlobTotals } from "./stats.js";

@@ -103,6 +103,28 @@ export interface StoreCounts {
 }
 
 /**
+ * How the database gives freed pages back to the file system: "incremental" at
+ * any time; "none" only by a rebuild; "unavailable" not at all from here (a
+ * libSQL server refuses VACUUM over its protocol; a replica's file is the primary's copy).
+ */
+export type VacuumMode = "incremental" | "none" | "unavailable";
+
+/** The database's pages as they stand. */
+export interface SpaceUsage {
+  readonly pageSize: number;
+  /** Pages in the database (its logical size is pageCount x pageSize). */
+  readonly pageCount: number;
+  /** Pages free inside it: written space a delete gave back to SQLite but not to the file system. */
+  readonly freePages: number;
+  readonly vacuum: VacuumMode;
+  /** Bytes on disk of the database file and its WAL, for a local file; undefined elsewhere. */
+  readonly fileBytes: number | undefined;
+}
+
+/** How free pages are returned: "incremental" moves pages to truncate the free ones off the end; "rebuild" rewrites the database (VACUUM), switching it to incremental auto-vacuum. */
+export type ReclaimMethod = "incremental" | "rebuild";
+
+/**
  * Retention: which history rows a gc drops. A row is dropped when it is not its
  * session's head, some rule is given, and no given rule keeps it: keepLast keeps
  * the newest N rows, olderThan keeps rows created at or after it.
@@ -261,6 +283,17 @@ export interface MaintenanceStorage {
    * blob deleted with it (or one kept for failing a check: those it reaches stay too).
    */
   sweepBatch(ids: readonly BlobId[], cutoff: number): Promise<SweepBatch>;
+
+  // Space.
+  /** Pages, free pages and the vacuum mode of the database, and its files' size on disk. */
+  spaceUsage(): Promise<SpaceUsage>;
+  /**
+   * Returns free pages to the file system by `method`, then merges a local
+   * file's WAL (so the file itself shrinks) when no reader holds it. Each step
+   * is one SQLite operation, atomic: an interrupted rebuild leaves the database
+   * as it was. @throws CairnError DATABASE (also when the backend does not allow it).
+   */
+  reclaimSpace(method: ReclaimMethod): Promise<void>;
 
   // Pins.
   /** Points the pin `name` at the stored blob `ref`, looked up inside the write; re-pinning the same blob keeps its time. */

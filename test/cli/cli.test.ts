@@ -5,7 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -241,6 +241,33 @@ describe("cairn gc, pin", () => {
     expect(unpin.status, unpin.err).toBe(0);
     expect(json(unpin)).toEqual({ name: "keep", removed: true });
   });
+
+  it("prints the space freed and returned, and the file shrinks; --compact rewrites a store made before incremental vacuum", async () => {
+    const url = newUrl();
+    const path = url.slice("file:".length);
+    await withStore(url, async (store) => {
+      for (let turn = 1; turn <= 5; turn++) await store.session("big").commit({ turn, snapshots: { tool: randomBytes(200_000).toString("base64") } });
+      await store.session("big").delete();
+    });
+    const before = statSync(path).size;
+    const run = await cairn(["gc", "--grace", "0", "--url", url]);
+    expect(run.status, run.err).toBe(0);
+    const line = run.out.split("\n").find((l) => l.startsWith("space: "));
+    expect(line).toMatch(/^space: [\d.]+ MiB free in the database, [\d.]+ MiB returned to the file system; the file [\d.]+ MiB -> [\d.]+ KiB$/);
+    expect(statSync(path).size).toBeLessThan(before - 1_000_000);
+
+    const old = join(dir, "golden-v2.db");
+    copyFileSync(new URL("../golden/v2.db", import.meta.url), old);
+    await withStore(`file:${old}`, async (store) => {
+      for (const session of await store.sessions.list()) await store.session(session.id).delete();
+    });
+    const plain = await cairn(["gc", "--grace", "0", "--json", "--url", `file:${old}`]);
+    expect(plain.status, plain.err).toBe(0);
+    expect(json(plain).result.space).toMatchObject({ method: "none", returnedBytes: 0, note: expect.stringContaining("--compact") });
+    const compact = await cairn(["gc", "--grace", "0", "--compact", "--url", `file:${old}`]);
+    expect(compact.status, compact.err).toBe(0);
+    expect(compact.out).toMatch(/returned to the file system \(database rewritten\); the file/);
+  });
 });
 
 describe("cairn export / import", () => {
@@ -267,6 +294,24 @@ describe("cairn export / import", () => {
       expect(await store.session("s1").latest()).toEqual(original[1]);
       expect((await store.sessions.list()).map((s) => s.id)).toEqual(["s1"]);
     });
+  });
+
+  it("takes the sessions to export as arguments, with --session still taken beside them", async () => {
+    const from = newUrl();
+    await prepare(from);
+    const [one, both, mixed] = await Promise.all([
+      cairn(["export", "s1", "-o", join(dir, "one.bundle"), "--json", "--url", from]),
+      cairn(["export", "s1", "s2", "-o", join(dir, "both.bundle"), "--json", "--url", from]),
+      cairn(["export", "s2", "--session", "s1", "--session", "s2", "-o", join(dir, "mixed.bundle"), "--json", "--url", from]),
+    ]);
+    for (const run of [one, both, mixed]) expect(run.status, run.err).toBe(0);
+    expect(json(one).sessions).toEqual(["s1"]);
+    expect([...json(both).sessions].sort()).toEqual(["s1", "s2"]);
+    expect([...json(mixed).sessions].sort()).toEqual(["s1", "s2"]);
+    const missing = await cairn(["export", "nope", "-o", join(dir, "nope.bundle"), "--url", from]);
+    expect(missing.status).not.toBe(0);
+    expect(missing.err).toMatch(/nope/);
+    expect(existsSync(join(dir, "nope.bundle"))).toBe(false);
   });
 });
 

@@ -2,7 +2,7 @@
  * Maintenance commands: verify, gc, stats, export, import.
  */
 import type { Command } from "commander";
-import type { GcOptions, VerifyFinding } from "../../index.js";
+import type { GcOptions, SpaceReport, VerifyFinding } from "../../index.js";
 import { colors, formatBytes, formatMs } from "../format.js";
 import {
   collect,
@@ -56,7 +56,8 @@ export function registerMaintenanceCommands(program: Command): void {
     .option("--keep-last <n>", "keep the newest n checkpoints of each session (heads always stay)", parsePositiveInt)
     .option("--older-than <age>", "drop checkpoints older than this (7d, 12h, 30m, or an ISO date); heads always stay", parseAge)
     .option("--grace <duration>", "keep blobs younger than this (default 1h; 0 only when nothing writes meanwhile)", parseDuration)
-    .action((opts: StoreCommandOptions & { dryRun: boolean; keepLast?: number; olderThan?: Date; grace?: number }) =>
+    .option("--compact", "also rewrite the database file to return every free page (once, for stores made before incremental vacuum)", false)
+    .action((opts: StoreCommandOptions & { dryRun: boolean; keepLast?: number; olderThan?: Date; grace?: number; compact: boolean }) =>
       withStore(opts, async (store) => {
         const bar = progressBar(opts.dryRun ? "plan" : "gc");
         const options: GcOptions = {
@@ -64,6 +65,7 @@ export function registerMaintenanceCommands(program: Command): void {
           ...(opts.keepLast === undefined ? {} : { keepLast: opts.keepLast }),
           ...(opts.olderThan === undefined ? {} : { olderThan: opts.olderThan }),
           ...(opts.grace === undefined ? {} : { grace: opts.grace }),
+          ...(opts.compact ? { compact: true } : {}),
           onProgress: (done, total) => bar.update(done, total),
         };
         let report;
@@ -92,6 +94,7 @@ export function registerMaintenanceCommands(program: Command): void {
               `in ${plural(r.transactions, "transaction")}, ${formatMs(report.timings.total)}; ${plural(plan.liveBlobs + r.kept, "blob")} stay` +
               (r.kept > 0 ? ` (${r.kept} planned blobs kept: written to meanwhile)` : ""),
             ...kinds,
+            describeSpace(r.space),
           );
         }
       }),
@@ -124,16 +127,18 @@ export function registerMaintenanceCommands(program: Command): void {
 
   storeCommand(program.command("export"))
     .description("write sessions (default: all, with pins) and exactly the blobs they reach to a bundle file")
+    .argument("[sessions...]", "the sessions to export; default: every session and the pins")
     .requiredOption("-o, --output <file>", "the bundle file to write (replaced if it exists)")
-    .option("--session <id>", "export this session (repeatable); default: every session and the pins", collect, [])
-    .action((opts: StoreCommandOptions & { output: string; session: string[] }) =>
+    .option("--session <id>", "export this session too (repeatable; the same as naming it as an argument)", collect, [])
+    .action((named: string[], opts: StoreCommandOptions & { output: string; session: string[] }) =>
       withStore(opts, async (store) => {
+        const sessions = [...new Set([...named, ...opts.session])];
         const bar = progressBar("export");
         let result;
         try {
           result = await store.exportBundle({
             to: opts.output,
-            ...(opts.session.length === 0 ? {} : { sessions: opts.session }),
+            ...(sessions.length === 0 ? {} : { sessions }),
             onProgress: (done, total) => bar.update(done, total),
           });
         } finally {
@@ -197,4 +202,12 @@ export function describeFinding(f: VerifyFinding): string {
     case "inconsistent-session":
       return `${type} ${f.session}: head ${f.head}, newest row ${f.actualHead}`;
   }
+}
+
+/** One line on what a gc did about space: freed in the database, returned to the file system. */
+function describeSpace(space: SpaceReport): string {
+  const file = space.fileBytes === undefined ? "" : `; the file ${formatBytes(space.fileBytes.before)} -> ${formatBytes(space.fileBytes.after)}`;
+  const how = space.method === "rebuild" ? " (database rewritten)" : "";
+  const line = `space: ${formatBytes(space.freeBytes)} free in the database, ${formatBytes(space.returnedBytes)} returned to the file system${how}${file}`;
+  return space.note === undefined ? line : `${line}\n  ${space.note}`;
 }

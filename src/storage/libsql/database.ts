@@ -138,6 +138,22 @@ export class Database {
   }
 
   /**
+   * Runs one statement without arguments to completion, its rows (if any)
+   * discarded: for statements that work a step at a time (`PRAGMA
+   * incremental_vacuum`, `VACUUM`). @throws CairnError DATABASE or CLOSED.
+   */
+  async executeToEnd(sql: string): Promise<void> {
+    this.#checkOpen();
+    const engine = this.#engine;
+    try {
+      if (engine instanceof EmbeddedConnection) return engine.exec(sql);
+    } catch (error) {
+      throw translate(error, "statement failed");
+    }
+    await this.#remote(() => engine.execute(sql), "statement failed");
+  }
+
+  /**
    * Runs statements in one write transaction: all of them or none.
    * @throws CairnError DATABASE or CLOSED; the raw libSQL error stays in `cause`.
    */

@@ -40,6 +40,7 @@ export interface ResultSet {
 /** The subset of the `libsql` package's Database this engine uses. */
 interface NativeDatabase {
   prepare(sql: string): NativeStatement;
+  exec(sql: string): void;
   close(): void;
   readonly inTransaction: boolean;
 }
@@ -104,6 +105,17 @@ export class EmbeddedConnection {
       if (this.#db.inTransaction) this.execute("ROLLBACK");
       throw error;
     }
+  }
+
+  /**
+   * Runs `sql` (no arguments, no rows wanted) to completion on a statement of
+   * its own, finalized at once: for a statement that works step by step, as
+   * `PRAGMA incremental_vacuum` frees one page per step, which a cached
+   * statement run once would leave half done and holding its lock.
+   * @throws the engine's error.
+   */
+  exec(sql: string): void {
+    this.#db.exec(sql);
   }
 
   /** Closes the connection (its statements first). Synchronous: nothing is left to the garbage collector. */

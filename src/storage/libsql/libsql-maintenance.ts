@@ -25,14 +25,17 @@ import type {
   PinCheck,
   PinOutcome,
   PinRow,
+  ReclaimMethod,
   RetentionRule,
   ScannedBlobRow,
   SessionHistoryRow,
   SessionImport,
   SessionImportOutcome,
+  SpaceUsage,
   StoreCounts,
   SweepBatch,
 } from "../maintenance-storage.js";
+import { existsSync, statSync } from "node:fs";
 import { toBytes, type Database, type InStatement, type Row } from "./database.js";
 import { notNullColumn } from "./libsql-storage.js";
 
@@ -294,6 +297,37 @@ export class LibsqlMaintenance implements MaintenanceStorage {
   // Pins.
 
   /** One statement that finds the blob by ref inside its transaction: a pin never names a blob that is not stored. */
+  async spaceUsage(): Promise<SpaceUsage> {
+    // PRAGMAs run one by one: a server may refuse them inside a batch.
+    const read = async (pragma: string) => Number((await this.#db.execute(`PRAGMA ${pragma}`)).rows[0]?.[0] ?? 0);
+    const pageSize = await read("page_size");
+    const pageCount = await read("page_count");
+    const freePages = await read("freelist_count");
+    const vacuum = this.#db.kind !== "file" && this.#db.kind !== "memory" ? "unavailable" : (await read("auto_vacuum")) === 2 ? "incremental" : "none";
+    return { pageSize, pageCount, freePages, vacuum, fileBytes: this.#fileBytes() };
+  }
+
+  async reclaimSpace(method: ReclaimMethod): Promise<void> {
+    if (method === "rebuild") {
+      // The setting takes effect in the rebuilt file: from then on a gc returns pages incrementally.
+      await this.#db.executeToEnd("PRAGMA auto_vacuum = INCREMENTAL");
+      await this.#db.executeToEnd("VACUUM");
+    } else {
+      await this.#db.executeToEnd("PRAGMA incremental_vacuum");
+    }
+    // The file shrinks when the WAL is merged; a reader holding an old snapshot defers that to a later checkpoint.
+    if (this.#db.kind === "file") await this.#db.executeToEnd("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+
+  /** The database file's bytes and its WAL's, for a local file. */
+  #fileBytes(): number | undefined {
+    const path = this.#db.path;
+    if (this.#db.kind !== "file" || path === undefined) return undefined;
+    let total = 0;
+    for (const file of [path, `${path}-wal`]) if (existsSync(file)) total += statSync(file).size;
+    return total;
+  }
+
   async putPin(name: string, ref: Ref, now: number): Promise<PinOutcome> {
     const result = await this.#db.writeBatch([
       {

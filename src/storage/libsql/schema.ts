@@ -91,6 +91,10 @@ export async function migrate(db: Database, { create = true }: { readonly create
       supported: SCHEMA_VERSION,
     });
   }
+  // A new database returns the pages gc frees to the file system (design.md, "Giving the disk back"):
+  // auto-vacuum can only be chosen before the first table, and before WAL mode. A libSQL
+  // server refuses the statement (it manages its own file), and a replica's file is the primary's copy.
+  if (found === 0 && (db.kind === "file" || db.kind === "memory")) await db.execute("PRAGMA auto_vacuum = INCREMENTAL");
   await db.useWal();
   for (let version = found + 1; version <= SCHEMA_VERSION; version++) {
     try {
