@@ -8,6 +8,7 @@ import { migrate } from "./storage/libsql/schema.js";
 import { LibsqlStorage } from "./storage/libsql/libsql-storage.js";
 import { libsqlAdapterStorage } from "./storage/libsql/libsql-adapter-storage.js";
 import { LibsqlMaintenance } from "./storage/libsql/libsql-maintenance.js";
+import { LibsqlUsage } from "./storage/libsql/libsql-usage.js";
 import { COMPRESSION_PROFILES, type CompressionProfile } from "./codec/compression.js";
 import { DEFAULT_CHUNKING, type ChunkingParams } from "./codec/chunker.js";
 import type { BlobContext } from "./blob/context.js";
@@ -23,7 +24,10 @@ import type {
   GcOptions,
   GcReport,
   PinInfo,
+  Retention,
   StoreStats,
+  DuOptions,
+  DuReport,
   ExportOptions,
   ExportResult,
   ImportOptions,
@@ -144,6 +148,12 @@ export interface Store {
    * reaches that are older than the grace period. `dryRun` returns the plan. See docs/maintenance.md.
    */
   gc(options?: GcOptions): Promise<GcReport>;
+  /**
+   * Retention policies kept in the store (keep the last N checkpoints, keep those younger than a
+   * duration, expire a session after a time without commits), per session, per session-id
+   * prefix, or for every session; gc applies them. See docs/maintenance.md, "Retention policies".
+   */
+  readonly retention: Retention;
   /** Points the pin `name` (a named root that gc keeps) at the stored blob `ref`. @throws CairnError NOT_FOUND, INVALID_ARGUMENT. */
   pin(name: string, ref: Ref | string): Promise<PinInfo>;
   /** Removes the pin `name`; true if it existed. */
@@ -152,6 +162,14 @@ export interface Store {
   listPins(): Promise<PinInfo[]>;
   /** Counts, sizes by kind, dedup and compression ratios. */
   stats(): Promise<StoreStats>;
+  /**
+   * Where the bytes are: per session (by id; `limit` / `after` page), the stored bytes only it
+   * reaches (what deleting it and a gc free), those it shares, its checkpoints and last commit;
+   * store totals (history, pins only, garbage); the largest blobs and who reaches them.
+   * Read-only, one read transaction. See docs/maintenance.md, "du".
+   * @throws CairnError INVALID_ARGUMENT, NOT_FOUND (`session` is not in the store).
+   */
+  du(options?: DuOptions): Promise<DuReport>;
   /** Writes sessions (default: all, with pins) and exactly the blobs they reach to a portable bundle. */
   exportBundle(options: ExportOptions): Promise<ExportResult>;
   /** Checks a bundle whole (every hash), then writes what the store lacks; idempotent. */
@@ -195,6 +213,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     storage: new LibsqlStorage(db),
     adapters: libsqlAdapterStorage(db),
     maintenance: new LibsqlMaintenance(db),
+    usage: new LibsqlUsage(db),
     profile: config.profile,
     moveOutThreshold: config.moveOutThreshold,
     chunkAbove: config.chunkAbove,
@@ -233,10 +252,18 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     close: () => db.close(),
     verify: async (options) => (await loadMaintenance()).verify(live(), options),
     gc: async (options) => (await loadMaintenance()).gc(live(), options),
+    retention: {
+      set: async (scope, policy) => (await loadMaintenance()).retention(live()).set(scope, policy),
+      get: async (scope) => (await loadMaintenance()).retention(live()).get(scope),
+      remove: async (scope) => (await loadMaintenance()).retention(live()).remove(scope),
+      list: async () => (await loadMaintenance()).retention(live()).list(),
+      forSession: async (sessionId) => (await loadMaintenance()).retention(live()).forSession(sessionId),
+    },
     pin: async (name, ref) => (await loadMaintenance()).pin(live(), name, ref),
     unpin: async (name) => (await loadMaintenance()).unpin(live(), name),
     listPins: async () => (await loadMaintenance()).listPins(live()),
     stats: async () => (await loadMaintenance()).stats(live()),
+    du: async (options) => (await loadMaintenance()).du(live(), options),
     exportBundle: async (options) => (await loadMaintenance()).exportBundle(live(), options),
     importBundle: async (options) => (await loadMaintenance()).importBundle(live(), options),
   };

@@ -7,6 +7,7 @@
 import type { Storage } from "../storage/storage.js";
 import type { AdapterStorage } from "../storage/adapter-storage.js";
 import type { MaintenanceStorage } from "../storage/maintenance-storage.js";
+import type { UsageStorage } from "../storage/usage-storage.js";
 import type { ChunkingParams } from "../codec/chunker.js";
 import type { CompressionProfile } from "../codec/compression.js";
 import type { StringCache } from "./large-string-cache.js";
@@ -17,6 +18,8 @@ export interface BlobContext {
   readonly storage: Storage;
   /** The storage floor's maintenance operations: every row read and write of maintenance/. */
   readonly maintenance: MaintenanceStorage;
+  /** The storage floor's usage figures (`store.du`): read-only, one read transaction each. */
+  readonly usage: UsageStorage;
   /** The storage floor's extension points for adapters (src/adapters/): their rows, as typed operations. */
   readonly adapters: AdapterStorage;
   readonly profile: CompressionProfile;

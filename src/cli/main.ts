@@ -10,6 +10,8 @@ import { runDemo, runDemoWorker, type DemoOptions } from "./demo.js";
 import { registerReadCommands } from "./commands/read.js";
 import { registerWriteCommands } from "./commands/write.js";
 import { registerMaintenanceCommands } from "./commands/maintenance.js";
+import { registerRetentionCommands } from "./commands/retention.js";
+import { registerUsageCommands } from "./commands/usage.js";
 
 const positiveInt = (name: string) => (value: string) => {
   const n = Number(value);
@@ -27,6 +29,8 @@ const program = new Command()
   // Usage errors: one line on stderr and exit status 2 (commander's own default is 1).
   // Set before the commands are added, so that every subcommand inherits both.
   .exitOverride()
+  // A command's options follow its name (`cairn retention set --url X` are set's), as every command takes them.
+  .enablePositionalOptions()
   .configureOutput({
     outputError: (message, write) => write(`cairn: USAGE: ${message.trim().replace(/^error: /, "").replace(/\s*\n\s*/g, " ")} (see cairn --help)\n`),
   });
@@ -53,6 +57,8 @@ demoOptions(program.command("demo-worker", { hidden: true })).action(async (opts
 registerReadCommands(program);
 registerWriteCommands(program);
 registerMaintenanceCommands(program);
+registerRetentionCommands(program);
+registerUsageCommands(program);
 
 // A reader that closes the pipe early (`cairn cat ref | head`) is not an error.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {

@@ -14,6 +14,12 @@ import { dropHistory, sweep, type SweepResult } from "./sweep.js";
 export interface GcOptions {
   /** Plan only: report what would go, delete nothing. */
   readonly dryRun?: boolean;
+  /**
+   * Apply the retention policies stored in the store (`store.retention`) to the
+   * sessions they cover. Default true. Ignored for this run when `keepLast` or
+   * `olderThan` is given: the call's rules then apply to every session instead.
+   */
+  readonly policies?: boolean;
   /** Retention: keep the newest N checkpoints (history rows) of each session. At least 1. */
   readonly keepLast?: number;
   /** Retention: drop history rows created before this instant (a Date or epoch ms). */
@@ -24,8 +30,8 @@ export interface GcOptions {
   readonly batchSize?: number;
   /**
    * Also rewrite the database (SQLite's VACUUM) to return every free page to the
-   * file system. Needed once for a store created before incremental vacuum
-   * (schema 3 stores written by cairn 0.2 and earlier); the rewrite switches it
+   * file system. Needed once for a store created before schema 4 (SQLite
+   * keeps its auto_vacuum=NONE once tables exist); the rewrite switches it
    * over, and later gcs return pages on their own. Takes time in proportion to
    * what the database keeps, and up to that much free disk space meanwhile.
    * Default false.
@@ -38,6 +44,8 @@ export interface GcOptions {
 /** What a real gc did: what its sweep deleted, and the history rows retention dropped. */
 export interface GcResult extends SweepResult {
   readonly historyRowsDropped: number;
+  /** Sessions removed because a policy expired them (every checkpoint dropped). */
+  readonly sessionsDropped: number;
   /** The space the database freed and gave back to the file system. */
   readonly space: SpaceReport;
 }
@@ -74,8 +82,10 @@ const DEFAULT_BATCH = 500;
 const HISTORY_BATCH = 500;
 
 /**
- * Collects garbage: applies retention, then deletes every blob that no root
- * reaches and that is older than the grace period.
+ * Collects garbage: applies retention (the call's `keepLast` / `olderThan`, or
+ * else the policies stored in the store), then deletes every blob that no root
+ * reaches and that is older than the grace period, then gives the freed pages
+ * back to the file system where the store allows it.
  *
  * Roots are history rows (those retention keeps), pins, and blobs created less
  * than `grace` ms before the gc started; everything reachable from a root along
@@ -87,13 +97,18 @@ const HISTORY_BATCH = 500;
  * delete transaction re-checks its blobs (no history row or pin names them, no
  * edge reaches them from a blob that stays, not young). Never leaves a stored
  * blob linking to a deleted one, so a commit that finds a blob can rely on all
- * it links to. Retention never drops a session's head. Transactions are bounded
+ * it links to. Retention never drops a session's head, nor a checkpoint a
+ * session was forked from (forks made at schema 4 and later record it); only a
+ * policy's expiry removes a whole session, when its newest checkpoint is older
+ * than `expireAfter` at the start of the gc and still is when its rows are
+ * deleted. Transactions are bounded
  * (`batchSize` blobs, 500 history rows). The dry run computes exactly the plan
  * a real run starts from.
  * @throws CairnError INVALID_ARGUMENT (bad options, with nothing read or written), CLOSED, DATABASE.
  */
 export async function gc(ctx: BlobContext, options?: GcOptions): Promise<GcReport> {
-  const opts = optionsObject<GcOptions>(options, "gc", ["dryRun", "keepLast", "olderThan", "grace", "batchSize", "compact", "onProgress"]);
+  const opts = optionsObject<GcOptions>(options, "gc", ["dryRun", "policies", "keepLast", "olderThan", "grace", "batchSize", "compact", "onProgress"]);
+  const policies = optionalBoolean("policies", opts.policies) ?? true;
   const compact = optionalBoolean("compact", opts.compact) ?? false;
   const dryRun = optionalBoolean("dryRun", opts.dryRun) ?? false;
   const keepLast = optionalInt("keepLast", opts.keepLast, 1);
@@ -104,14 +119,14 @@ export async function gc(ctx: BlobContext, options?: GcOptions): Promise<GcRepor
   const started = performance.now();
 
   // 1. Plan: retention rows and the mark, in one snapshot; garbage ordered top-down.
-  const work = await planGc(ctx.maintenance, { startedAt: Date.now(), grace, keepLast, olderThan, batchSize, historyBatch: HISTORY_BATCH });
+  const work = await planGc(ctx.maintenance, { startedAt: Date.now(), grace, keepLast, olderThan, policies, batchSize, historyBatch: HISTORY_BATCH });
   const planMs = since(started);
   if (dryRun) return { dryRun, plan: work.plan, result: undefined, timings: { plan: planMs, retention: 0, sweep: 0, reclaim: 0, total: since(started) } };
   const fileBytesBefore = (await ctx.maintenance.spaceUsage()).fileBytes;
 
   // 2. Retention: drop the planned history rows (re-checked in each transaction).
   let t = performance.now();
-  const history = await dropHistory(ctx.maintenance, work.dropRows, keepLast, olderThan, HISTORY_BATCH);
+  const history = await dropHistory(ctx.maintenance, work.dropRows, work.rule, HISTORY_BATCH);
   const retentionMs = since(t);
 
   // 3. Sweep: delete the garbage top-down in bounded, re-checking transactions.
@@ -129,6 +144,7 @@ export async function gc(ctx: BlobContext, options?: GcOptions): Promise<GcRepor
     plan: work.plan,
     result: {
       historyRowsDropped: history.rows,
+      sessionsDropped: history.sessions,
       blobs: swept.blobs,
       storedBytes: swept.storedBytes,
       logicalBytes: swept.logicalBytes,
@@ -165,7 +181,7 @@ async function reclaim(ctx: BlobContext, compact: boolean, fileBytesBefore: numb
     const note =
       freeBytes === 0
         ? undefined
-        : "this store was created before incremental vacuum: gc with compact (cairn gc --compact) rewrites it once and returns these pages; later gcs return them on their own";
+        : "this store was created before schema 4, without incremental vacuum: gc with compact (cairn gc --compact) rewrites it once and returns these pages; later gcs return them on their own";
     return report(0, "none", note, before.fileBytes);
   }
   try {

@@ -3,7 +3,7 @@
  * unreachable from every root once they are gone, in the order they may be
  * deleted (every blob after all unreachable blobs that link to it).
  */
-import type { MaintenanceStorage } from "../storage/maintenance-storage.js";
+import type { MaintenanceStorage, RetentionRule } from "../storage/maintenance-storage.js";
 import { PIECE_KINDS } from "./blob-rows.js";
 import { topologicalOrder } from "./topological.js";
 
@@ -25,10 +25,16 @@ export interface GcPlan {
   readonly grace: number;
   readonly keepLast: number | undefined;
   readonly olderThan: Date | undefined;
+  /** Whether the stored retention policies apply (the call gave neither keepLast nor olderThan, and did not turn them off). */
+  readonly policies: boolean;
   /** History rows retention drops. */
   readonly historyRows: number;
-  /** Sessions that lose history rows (never their head). */
+  /** Sessions that lose history rows (never their head, unless a policy expires the whole session). */
   readonly sessions: number;
+  /** Sessions a policy expires: every checkpoint dropped, and the session removed. */
+  readonly expiredSessions: number;
+  /** What each stored policy drops, by its scope ("default", "session:<id>", "prefix:<p>"); the call's own rules are "gc options". */
+  readonly byPolicy: Readonly<Record<string, { readonly sessions: number; readonly historyRows: number; readonly expiredSessions: number }>>;
   /** Unreachable blobs older than the grace period: what the sweep deletes, all kinds together. */
   readonly blobs: number;
   readonly storedBytes: number;
@@ -45,6 +51,8 @@ export interface GcWork {
   readonly plan: GcPlan;
   /** History rows to drop, [session, seq]. */
   readonly dropRows: ReadonlyArray<readonly [string, number]>;
+  /** The rule the plan was made with (dropHistory re-checks each row against it). */
+  readonly rule: RetentionRule;
   /** Unreachable blob ids, each after every unreachable blob that links to it. */
   readonly order: readonly number[];
 }
@@ -54,6 +62,7 @@ export interface GcSettings {
   readonly grace: number;
   readonly keepLast: number | undefined;
   readonly olderThan: number | undefined;
+  readonly policies: boolean;
   readonly batchSize: number;
   readonly historyBatch: number;
 }
@@ -72,7 +81,23 @@ export interface GcSettings {
 export async function planGc(storage: MaintenanceStorage, settings: GcSettings): Promise<GcWork> {
   const cutoff = settings.startedAt - settings.grace;
   // 1. Retention and mark, one snapshot.
-  const { dropRows, garbage, blobs } = await storage.mark({ keepLast: settings.keepLast, olderThan: settings.olderThan }, cutoff);
+  const rule: RetentionRule = { keepLast: settings.keepLast, olderThan: settings.olderThan, policies: settings.policies, now: settings.startedAt };
+  const { dropRows, dropScopes, expired, garbage, blobs } = await storage.mark(rule, cutoff);
+  const expiredSet = new Set(expired);
+  const byPolicy: Record<string, { sessions: number; historyRows: number; expiredSessions: number }> = {};
+  const sessionsByPolicy = new Map<string, Set<string>>();
+  dropRows.forEach(([session], i) => {
+    const name = policyName(dropScopes[i] ?? null);
+    const totals = (byPolicy[name] ??= { sessions: 0, historyRows: 0, expiredSessions: 0 });
+    totals.historyRows++;
+    const seen = sessionsByPolicy.get(name) ?? new Set<string>();
+    sessionsByPolicy.set(name, seen);
+    if (!seen.has(session)) {
+      seen.add(session);
+      totals.sessions++;
+      if (expiredSet.has(session)) totals.expiredSessions++;
+    }
+  });
   const ids: number[] = [];
   const byKind: Record<string, { blobs: number; storedBytes: number; logicalBytes: number }> = {};
   let storedBytes = 0;
@@ -97,8 +122,12 @@ export async function planGc(storage: MaintenanceStorage, settings: GcSettings):
     grace: settings.grace,
     keepLast: settings.keepLast,
     olderThan: settings.olderThan === undefined ? undefined : new Date(settings.olderThan),
+    policies: settings.policies && settings.keepLast === undefined && settings.olderThan === undefined,
     historyRows: dropRows.length,
     sessions: new Set(dropRows.map(([session]) => session)).size,
+    expiredSessions: expired.length,
+    // The default first, then by name.
+    byPolicy: Object.fromEntries(Object.entries(byPolicy).sort(([a], [b]) => (a === "default" ? -1 : b === "default" ? 1 : a < b ? -1 : a > b ? 1 : 0))),
     blobs: ids.length,
     storedBytes,
     logicalBytes,
@@ -106,7 +135,14 @@ export async function planGc(storage: MaintenanceStorage, settings: GcSettings):
     liveBlobs: blobs - ids.length,
     transactions: Math.ceil(dropRows.length / settings.historyBatch) + Math.ceil(ids.length / settings.batchSize),
   };
-  return { plan, dropRows, order };
+  return { plan, dropRows, rule, order };
+}
+
+/** How a plan names a stored policy's scope: "default", "session:<id>", "prefix:<p>"; the call's own rules: "gc options". */
+export function policyName(scope: string | null): string {
+  if (scope === null) return "gc options";
+  if (scope === "") return "default";
+  return scope.startsWith("s:") ? `session:${scope.slice(2)}` : `prefix:${scope.slice(2)}`;
 }
 
 /** `ids` ordered so each comes after every id in `ids` that has an edge to it. */

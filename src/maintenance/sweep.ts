@@ -2,7 +2,7 @@
  * Executing a gc plan: retention, then the sweep, each in write transactions of
  * bounded size, each re-checking inside its transaction what it deletes.
  */
-import type { MaintenanceStorage } from "../storage/maintenance-storage.js";
+import type { MaintenanceStorage, RetentionRule } from "../storage/maintenance-storage.js";
 import { PIECE_KINDS } from "./blob-rows.js";
 
 /** What the sweep deleted. */
@@ -18,24 +18,28 @@ export interface SweepResult {
 
 /**
  * Deletes the planned history rows, `batch` rows per write transaction.
- * Inside each transaction the retention rule is evaluated again against the
- * history as it is then: a row that became the head, or moved into the newest
- * `keepLast` because rows were added, is kept. Returns rows deleted.
+ * Inside each transaction the retention rule (the call's rules, or the stored
+ * policies) is evaluated again against the history as it is then: a row that
+ * became the head, moved into the newest `keepLast` because rows were added, was
+ * forked from, or whose session had a commit that ends its expiry, is kept.
+ * Returns rows and sessions deleted.
  */
 export async function dropHistory(
   storage: MaintenanceStorage,
   rows: ReadonlyArray<readonly [string, number]>,
-  keepLast: number | undefined,
-  olderThan: number | undefined,
+  rule: RetentionRule,
   batch: number,
-): Promise<{ rows: number; transactions: number }> {
+): Promise<{ rows: number; sessions: number; transactions: number }> {
   let deleted = 0;
+  let sessions = 0;
   let transactions = 0;
   for (let i = 0; i < rows.length; i += batch) {
-    deleted += await storage.dropHistory(rows.slice(i, i + batch), { keepLast, olderThan });
+    const done = await storage.dropHistory(rows.slice(i, i + batch), rule);
+    deleted += done.rows;
+    sessions += done.sessions;
     transactions++;
   }
-  return { rows: deleted, transactions };
+  return { rows: deleted, sessions, transactions };
 }
 
 /**

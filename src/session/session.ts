@@ -1,7 +1,7 @@
 /**
  * Sessions: ordered histories of checkpoints. Commit (optionally as a
  * compare-and-swap on the head), resume from the latest, page through history,
- * fork and delete.
+ * fork, drop chosen checkpoints and delete.
  */
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -161,7 +161,8 @@ export class Session {
   /**
    * Commits `checkpoint` as the session's next entry: its blobs the store lacks,
    * their edges, the manifest and the history row, in one transaction.
-   * Guarantee: all or nothing; sequence numbers start at 1 and have no gaps; with
+   * Guarantee: all or nothing; sequence numbers start at 1 and have no gaps
+   * (unless {@link Session.dropCheckpoints} removed rows); with
    * `expectedHead`, two writers never both succeed from the same head.
    * @throws CairnError CONFLICT (details.expectedHead, details.actualHead) when
    *   `expectedHead` is not the head; INVALID_ARGUMENT, UNSUPPORTED_VALUE, NOT_FOUND,
@@ -276,6 +277,28 @@ export class Session {
    */
   async delete(): Promise<number> {
     return this.#ctx().storage.dropSession(this.id);
+  }
+
+  /**
+   * Removes exactly the history rows with these sequence numbers (seqs the
+   * session does not have are ignored). Dropping the head makes the newest
+   * remaining row the head, so `latest()` resumes from it and the next commit
+   * takes the seq after it (a dropped head's seq is given again); a session left
+   * with no row is deleted, as by `delete()`. Rows kept keep their seqs, so
+   * history may then have gaps. Blobs stay until a gc finds them unreachable.
+   * Guarantee: one write transaction, all or nothing, and the head is always a
+   * row that exists; rows committed meanwhile are kept unless named.
+   * @returns How many rows were removed.
+   * @throws CairnError INVALID_ARGUMENT (not an array of integers of at least 1) with nothing written; DATABASE, CLOSED.
+   * @example await session.dropCheckpoints([2, 3]); // history 1, 4, 5; head still 5
+   */
+  async dropCheckpoints(seqs: readonly number[]): Promise<number> {
+    if (!Array.isArray(seqs)) {
+      throw new CairnError("INVALID_ARGUMENT", `seqs must be an array of sequence numbers, got ${describe(seqs)}`, { argument: "seqs" });
+    }
+    const unique = [...new Set(seqs.map((seq, i) => parseSeq(seq, `seqs[${i}]`)))];
+    if (unique.length === 0) return 0;
+    return this.#ctx().storage.dropHistoryRows(this.id, unique, Date.now());
   }
 
   /** History rows of this session, newest first, with their meta decoded. */

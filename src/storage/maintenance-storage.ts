@@ -133,6 +133,31 @@ export interface RetentionRule {
   readonly keepLast: number | undefined;
   /** Epoch milliseconds. */
   readonly olderThan: number | undefined;
+  /**
+   * Where the call gives neither rule: apply each session's stored policy (the
+   * most specific of its session's, the longest matching prefix's, the store
+   * default). A policy may also expire a whole session: every row dropped when
+   * its newest is older than `now - expireAfter`.
+   */
+  readonly policies: boolean;
+  /** The instant policies measure ages from, epoch ms. */
+  readonly now: number;
+}
+
+/**
+ * A stored retention policy. `scope`: "" for the store's default, "s:<id>" for
+ * one session, "p:<prefix>" for the sessions whose id starts with the prefix.
+ * A policy with no rule keeps everything (an exemption from a broader one).
+ */
+export interface StoredPolicy {
+  readonly scope: string;
+  readonly keepLast: number | undefined;
+  /** Keep checkpoints younger than this, ms. */
+  readonly keepFor: number | undefined;
+  /** Drop the whole session after this long without a commit, ms. */
+  readonly expireAfter: number | undefined;
+  /** Epoch ms of the last change. */
+  readonly updatedAt: number;
 }
 
 /** A blob row gc plans to delete, or deleted. */
@@ -147,6 +172,10 @@ export interface GarbageRow {
 export interface MarkResult {
   /** History rows retention drops, [session, seq], by session and seq. */
   readonly dropRows: ReadonlyArray<readonly [string, number]>;
+  /** Per row of `dropRows`, the scope of the stored policy that drops it; null for the call's own rules. */
+  readonly dropScopes: ReadonlyArray<string | null>;
+  /** Sessions a policy expires: every row dropped, and the session with them. */
+  readonly expired: readonly string[];
   /** Blobs no root reaches, by id. */
   readonly garbage: readonly GarbageRow[];
   /** Every blob row. */
@@ -272,10 +301,19 @@ export interface MaintenanceStorage {
   edgesFromIds(ids: readonly BlobId[]): Promise<Array<readonly [BlobId, BlobId]>>;
   /**
    * Deletes the history rows `rows` ([session, seq]) in one write transaction,
-   * each only if `rule` still drops it against the history as it is then.
-   * Returns rows deleted.
+   * each only if `rule` still drops it against the history, the policies and
+   * the forks as they are then; a session left with no row goes too. Returns
+   * rows and sessions deleted.
    */
-  dropHistory(rows: ReadonlyArray<readonly [string, number]>, rule: RetentionRule): Promise<number>;
+  dropHistory(rows: ReadonlyArray<readonly [string, number]>, rule: RetentionRule): Promise<{ rows: number; sessions: number }>;
+
+  // Retention policies.
+  /** Sets the policy of `policy.scope`, replacing the one it had. */
+  putPolicy(policy: StoredPolicy): Promise<void>;
+  /** Removes the policy of `scope`; true if there was one. */
+  removePolicy(scope: string): Promise<boolean>;
+  /** Every stored policy, by scope. */
+  policies(): Promise<StoredPolicy[]>;
   /**
    * Deletes the blobs `ids` in one write transaction, with their outgoing edges.
    * A blob is deleted only if, at this instant, no history row or pin names it,

@@ -148,4 +148,11 @@ export interface Storage {
   fork(source: string, target: string, at: number, now: number): Promise<ForkOutcome>;
   /** Removes a session and its history rows; returns how many rows it had. */
   dropSession(session: string): Promise<number>;
+  /**
+   * Removes the history rows of `session` whose seq is one of `seqs` (others are
+   * ignored), in one write transaction: the session's head becomes its newest
+   * remaining row (its `updated_at` then `now`), and a session left with no row
+   * is removed as by {@link Storage.dropSession}. Returns rows removed. Blobs stay.
+   */
+  dropHistoryRows(session: string, seqs: readonly number[], now: number): Promise<number>;
 }

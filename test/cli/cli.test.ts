@@ -270,6 +270,51 @@ describe("cairn gc, pin", () => {
   });
 });
 
+describe("cairn retention", () => {
+  it("sets, lists, shows and removes policies; gc applies them, shows them in a dry run, and --no-policies skips them", async () => {
+    const url = newUrl();
+    await withStore(url, async (store) => {
+      for (const id of ["chat-1", "chat-2", "other"]) for (let turn = 1; turn <= 5; turn++) await store.session(id).commit({ turn, snapshots: { tool: `${id} ${turn}` } });
+    });
+    const set = await cairn(["retention", "set", "--default", "--keep-last", "2", "--url", url]);
+    expect(set.status, set.err).toBe(0);
+    expect(set.out.trim()).toBe("default: keep last 2 (applied by the next gc; cairn gc --dry-run shows what it drops)");
+    const prefix = await cairn(["retention", "set", "--prefix", "chat-", "--keep-last", "4", "--expire-after", "30d", "--url", url]);
+    expect(prefix.status, prefix.err).toBe(0);
+    const list = await cairn(["retention", "--url", url]);
+    expect(list.out.split("\n").slice(0, 3).map((l) => l.replace(/\s+\S+$/, "").trimEnd())).toEqual([
+      "SCOPE         POLICY",
+      "default       keep last 2",
+      "prefix chat-  keep last 4, expire after 30d",
+    ]);
+    const show = await cairn(["retention", "show", "chat-2", "--url", url]);
+    expect(show.out.trim()).toBe("chat-2: keep last 4, expire after 30d (from prefix chat-)");
+
+    const skipped = await cairn(["gc", "--dry-run", "--grace", "0", "--no-policies", "--json", "--url", url]);
+    expect(json(skipped).plan).toMatchObject({ historyRows: 0, policies: false });
+    const dry = await cairn(["gc", "--dry-run", "--grace", "0", "--url", url]);
+    expect(dry.status, dry.err).toBe(0);
+    expect(dry.out).toMatch(/^dry run: would drop 5 history rows in 3 sessions/);
+    expect(dry.out).toMatch(/RETENTION\s+CHECKPOINTS\s+SESSIONS\s+EXPIRED\n\s+default\s+3\s+1\s+0\n\s+prefix:chat-\s+2\s+2\s+0/);
+    const run = await cairn(["gc", "--grace", "0", "--url", url]);
+    expect(run.status, run.err).toBe(0);
+    await withStore(url, async (store) => {
+      expect((await store.session("other").history()).map((e) => e.seq)).toEqual([5, 4]);
+      expect((await store.session("chat-1").history()).map((e) => e.seq)).toEqual([5, 4, 3, 2]);
+    });
+
+    const removed = await cairn(["retention", "rm", "--prefix", "chat-", "--json", "--url", url]);
+    expect(json(removed)).toEqual({ scope: { prefix: "chat-" }, removed: true });
+    const again = await cairn(["retention", "rm", "--prefix", "chat-", "--url", url]);
+    expect(again.status).toBe(1);
+    const two = await cairn(["retention", "set", "--default", "--session", "x", "--keep-last", "1", "--url", url]);
+    expect(two.status).toBe(2);
+    expect(two.err).toMatch(/exactly one of --default, --session <id>, --prefix <p>/);
+    const zero = await cairn(["retention", "set", "--default", "--keep-for", "0", "--url", url]);
+    expect(zero.status).toBe(2);
+  });
+});
+
 describe("cairn export / import", () => {
   it("moves a session between two stores, where it hydrates equal", async () => {
     const from = newUrl();

@@ -7,4 +7,4 @@
  * const checkpointer = new CairnSaver(await openStore());
  * ```
  */
-export { CairnSaver, type CairnSaverOptions } from "./saver.js";
+export { CairnSaver, type CairnSaverOptions, type PruneOptions } from "./saver.js";

@@ -12,7 +12,11 @@
  * - pending writes in a second session per (thread_id, checkpoint_ns), one commit
  *   per `putWrites` call labelled with the checkpoint id; LangGraph's semantics
  *   (special channels overwrite, others insert-if-absent per (task_id, idx)) are
- *   applied when reading, in commit order.
+ *   applied when reading, in commit order;
+ * - retention (LangGraph Python's prune, copy_thread and delete_for_runs, which
+ *   JS's BaseCheckpointSaver 1.2.2 lacks) forks sessions and drops history rows:
+ *   blobs are never copied, and left to cairn's gc. `getDeltaChannelHistory` is
+ *   not overridden: the base class's walk of `getTuple` + `parentConfig` serves.
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
 import {
@@ -66,6 +70,15 @@ export interface CairnSaverOptions {
    * checkpoints, `<prefix>/w/...` for pending writes). Default `langgraph`.
    */
   readonly prefix?: string;
+}
+
+/** Options for {@link CairnSaver.prune}. */
+export interface PruneOptions {
+  /**
+   * `"keep_latest"` (default): keep the latest checkpoint of every namespace (and
+   * what it needs to resume); `"delete"`: delete the threads, as `deleteThread`.
+   */
+  readonly strategy?: "keep_latest" | "delete";
 }
 
 /** Rows read per query when paging through a session's history. */
@@ -413,6 +426,206 @@ export class CairnSaver extends BaseCheckpointSaver {
   }
 
   /**
+   * Prunes the checkpoints of `threadIds` (LangGraph's `prune(thread_ids, strategy)`).
+   *
+   * `"keep_latest"` (the default) keeps, in every namespace of each thread, the
+   * latest checkpoint (greatest checkpoint id: the one `getTuple` returns) with
+   * its pending writes, and deletes every other checkpoint and their writes,
+   * except what resuming from it reads, as LangGraph's `prune` requires: when the
+   * latest checkpoint's metadata counts delta channels since their last snapshot
+   * (`counters_since_delta_snapshot`) whose value it does not store, its ancestors
+   * (and their writes) back to the nearest one that stores each are kept, since
+   * `getDeltaChannelHistory` rebuilds those channels from them; a checkpoint of a
+   * format below 4 keeps its parent's writes (its pending sends). The kept
+   * checkpoint is unchanged: same values, metadata and `parentConfig`, which may
+   * name a parent that is gone (`getTuple` of it is then undefined).
+   * `"delete"` deletes each thread as `deleteThread`.
+   *
+   * Guarantee: every argument is checked before anything is written; each
+   * namespace's checkpoints go in one transaction, then its writes in another, so
+   * an interrupted prune leaves at most writes of deleted checkpoints, never a
+   * kept checkpoint without its writes; checkpoints put while it runs are kept.
+   * Channel values the kept checkpoint carried over from its parents live in
+   * blobs it references itself, so they survive a gc. Threads that do not exist
+   * are skipped.
+   * @throws CairnError INVALID_ARGUMENT (`threadIds` not an array of thread ids, an
+   *   unknown strategy) with nothing written; INTEGRITY, DATABASE, CLOSED.
+   */
+  async prune(threadIds: readonly string[], options: PruneOptions = {}): Promise<void> {
+    const threads = parseThreads(threadIds, "threadIds");
+    if (typeof options !== "object" || options === null) throw invalid("options", "must be an object", options);
+    const strategy: unknown = options.strategy ?? "keep_latest";
+    if (strategy !== "keep_latest" && strategy !== "delete") throw invalid("options.strategy", 'must be "keep_latest" or "delete"', strategy);
+    for (const thread of threads) {
+      if (strategy === "delete") {
+        await this.deleteThread(thread);
+        continue;
+      }
+      const checkpoints = await this.#sessionsOf("c", thread);
+      const writes = await this.#sessionsOf("w", thread);
+      for (const ns of new Set([...checkpoints.keys(), ...writes.keys()])) {
+        const sessionId = checkpoints.get(ns);
+        let keep = { seqs: new Set<number>(), labels: new Set<string>() };
+        if (sessionId !== undefined) {
+          // The latest is chosen from the rows read, so a checkpoint put after this read is neither chosen nor dropped.
+          const rows = await this.store.session(sessionId).history();
+          const latest = latestOf(rows);
+          if (latest !== undefined) keep = await this.#resumeSet(sessionId, latest);
+          await this.store.session(sessionId).dropCheckpoints(rows.filter((row) => !keep.seqs.has(row.seq)).map((row) => row.seq));
+          this.#known.delete(sessionId);
+        }
+        const writesId = writes.get(ns);
+        if (writesId !== undefined) {
+          const rows = await this.store.session(writesId).history();
+          await this.store.session(writesId).dropCheckpoints(rows.filter((row) => row.label === undefined || !keep.labels.has(row.label)).map((row) => row.seq));
+        }
+      }
+    }
+  }
+
+  /**
+   * Copies every checkpoint and pending write of `sourceThreadId`, in every
+   * namespace, to `targetThreadId` (LangGraph's `copy_thread`; JS's
+   * `BaseCheckpointSaver` 1.2 has no such method). The copies list with the
+   * target's thread id and the source's checkpoint ids, metadata, parents and
+   * writes, in the same order; they share every blob with the source (only
+   * history rows are copied: instant, and no bytes stored). A source thread with
+   * no checkpoint copies nothing.
+   * Guarantee: the target is checked to have no checkpoint or write before
+   * anything is written; each namespace's checkpoints are copied in one
+   * transaction, then its writes in another (so a graph running on the source
+   * meanwhile may leave writes without their checkpoint, never the other way);
+   * if a copy fails, what was copied is deleted again. Writes to either thread
+   * afterwards never change the other.
+   * @throws CairnError CONFLICT (the target thread has checkpoints or writes) with
+   *   nothing written; INVALID_ARGUMENT (bad or too long thread ids) with nothing
+   *   written; DATABASE, CLOSED.
+   */
+  async copyThread(sourceThreadId: string, targetThreadId: string): Promise<void> {
+    const source = parseThread(sourceThreadId, "sourceThreadId");
+    const target = parseThread(targetThreadId, "targetThreadId");
+    const existing = [...(await this.#sessionsOf("c", target)).values(), ...(await this.#sessionsOf("w", target)).values()];
+    if (existing.length > 0) {
+      throw new CairnError("CONFLICT", `thread ${JSON.stringify(target)} has checkpoints or writes already; nothing was copied`, { threadId: target, sessions: existing.length });
+    }
+    const checkpoints = await this.#sessionsOf("c", source);
+    const writes = await this.#sessionsOf("w", source);
+    const copies = [...checkpoints.keys()].map((ns) => ({
+      checkpoints: [checkpoints.get(ns)!, this.#ids.checkpoints({ thread: target, ns })] as const,
+      writes: writes.has(ns) ? ([writes.get(ns)!, this.#ids.writes({ thread: target, ns })] as const) : undefined,
+    }));
+    const created: string[] = [];
+    try {
+      for (const copy of copies) {
+        for (const pair of [copy.checkpoints, copy.writes]) {
+          if (pair === undefined) continue;
+          try {
+            await this.store.session(pair[0]).fork(pair[1]);
+            created.push(pair[1]);
+          } catch (error) {
+            if (!isCairnError(error, "NOT_FOUND")) throw error; // deleted meanwhile: nothing to copy
+          }
+        }
+      }
+    } catch (error) {
+      for (const id of created) await this.store.session(id).delete().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Deletes every checkpoint whose metadata `run_id` is one of `runIds`, with its
+   * pending writes, in every thread and namespace of this saver (LangGraph's
+   * `delete_for_runs`). Other checkpoints stay as they are: one whose parent was
+   * deleted keeps naming it in `parentConfig`, and a namespace whose latest
+   * checkpoint was deleted resumes from the next latest. LangGraph JS (1.7)
+   * does not itself write `run_id` into checkpoint metadata (its Python
+   * counterpart and LangGraph's server do): this finds the checkpoints of runs
+   * whose metadata carries one. As LangGraph warns, deleting the writes a live
+   * thread's delta channels are rebuilt from loses that part of their state.
+   * Guarantee: every argument is checked before anything is written; each
+   * namespace's checkpoints go in one transaction, then their writes in another.
+   * Reads the history rows of every thread (their metadata, no blob).
+   * @throws CairnError INVALID_ARGUMENT (`runIds` not an array of strings) with
+   *   nothing written; INTEGRITY, DATABASE, CLOSED.
+   */
+  async deleteForRuns(runIds: readonly string[]): Promise<void> {
+    if (!Array.isArray(runIds)) throw invalid("runIds", "must be an array of run ids", runIds);
+    runIds.forEach((id, i) => {
+      if (typeof id !== "string") throw invalid(`runIds[${i}]`, "must be a string", id);
+    });
+    const wanted = new Set<string>(runIds);
+    if (wanted.size === 0) return;
+    const [lo, hi] = this.#ids.range("c");
+    for (const sessionId of await this.#labels().sessionIdsInRange(lo, hi)) {
+      const target = this.#ids.parse("c", sessionId);
+      if (target === undefined) continue;
+      const rows = await this.store.session(sessionId).history();
+      const metadata = await Promise.all(rows.map((row) => this.#codec.deserialize(parseRowMeta(row.meta).metadata)));
+      const dropped = new Set<string>();
+      const kept = new Set<string>();
+      const drop: number[] = [];
+      rows.forEach((row, i) => {
+        const runId = isObject(metadata[i]) ? (metadata[i] as Record<string, unknown>).run_id : undefined;
+        if (typeof runId === "string" && wanted.has(runId)) {
+          drop.push(row.seq);
+          if (row.label !== undefined) dropped.add(row.label);
+        } else if (row.label !== undefined) {
+          kept.add(row.label);
+        }
+      });
+      if (drop.length === 0) continue;
+      await this.store.session(sessionId).dropCheckpoints(drop);
+      this.#known.delete(sessionId);
+      const writesSession = this.store.session(this.#ids.writes(target));
+      const writes = await writesSession.history();
+      await writesSession.dropCheckpoints(writes.filter((row) => row.label !== undefined && dropped.has(row.label) && !kept.has(row.label)).map((row) => row.seq));
+    }
+  }
+
+  /**
+   * What resuming from checkpoint row `latest` reads: its row, the ancestors
+   * LangGraph's `getDeltaChannelHistory` walks to rebuild the delta channels its
+   * metadata counts and it does not store (up to the nearest one storing each),
+   * and the labels whose writes those need (their own; a format-3 checkpoint's
+   * parent's, for its pending sends).
+   */
+  async #resumeSet(sessionId: string, latest: HistoryEntry & { readonly label: string }): Promise<{ seqs: Set<number>; labels: Set<string> }> {
+    const seqs = new Set([latest.seq]);
+    const labels = new Set([latest.label]);
+    const meta = parseRowMeta(latest.meta);
+    const [metadata, manifest] = await Promise.all([this.#codec.deserialize(meta.metadata), this.store.checkpoints.manifest(latest.ref)]);
+    const own = parseOwnFields(manifest.meta);
+    if (own.v < 4 && meta.parent !== null) labels.add(meta.parent);
+    const counters = isObject(metadata) ? (metadata as Record<string, unknown>).counters_since_delta_snapshot : undefined;
+    let missing = isObject(counters) ? Object.keys(counters).filter((channel) => !hasOwn(own.stored, channel)) : [];
+    let parent = meta.parent;
+    const walked = new Set([latest.label]);
+    while (missing.length > 0 && parent !== null && !walked.has(parent)) {
+      walked.add(parent);
+      const row = await this.#labels().newestWithLabel(sessionId, parent);
+      if (row === undefined) break;
+      seqs.add(row.seq);
+      labels.add(row.label);
+      const stored = parseOwnFields((await this.store.checkpoints.manifest(row.ref)).meta).stored;
+      missing = missing.filter((channel) => !hasOwn(stored, channel));
+      parent = parseRowMeta(historyEntry(row).meta).parent;
+    }
+    return { seqs, labels };
+  }
+
+  /** The sessions of `kind` of every namespace of `thread`, by namespace. */
+  async #sessionsOf(kind: "c" | "w", thread: string): Promise<Map<string, string>> {
+    const [lo, hi] = this.#ids.range(kind, thread);
+    const out = new Map<string, string>();
+    for (const id of await this.#labels().sessionIdsInRange(lo, hi)) {
+      const target = this.#ids.parse(kind, id);
+      if (target?.thread === thread) out.set(target.ns, id);
+    }
+    return out;
+  }
+
+  /**
    * Runs a write once more if it failed NOT_FOUND: a blob the saver remembered
    * (a parent's slot, a stored element) was gone, say collected after its thread
    * was deleted. The retry reads the parent again and stores elements anew.
@@ -684,10 +897,31 @@ function sizeOf([, data]: Serialized): number {
 }
 
 /** A thread id: a non-empty string (a finite number is taken as its decimal string). */
-function parseThread(raw: unknown): string {
+function parseThread(raw: unknown, what = "thread_id"): string {
   if (typeof raw === "number" && Number.isFinite(raw)) return String(raw);
-  if (typeof raw !== "string" || raw.length === 0 || !raw.isWellFormed()) throw invalid("thread_id", "must be a non-empty string", raw);
+  if (typeof raw !== "string" || raw.length === 0 || !raw.isWellFormed()) throw invalid(what, "must be a non-empty string", raw);
   return raw;
+}
+
+/** The row `getTuple` reads as the latest among `rows`: the greatest label, and of its rows the newest. */
+function latestOf(rows: readonly HistoryEntry[]): (HistoryEntry & { readonly label: string }) | undefined {
+  let best: (HistoryEntry & { readonly label: string }) | undefined;
+  for (const row of rows) {
+    if (row.label === undefined) continue;
+    const order = best === undefined ? 1 : compareCodePoints(row.label, best.label) || row.seq - best.seq;
+    if (order > 0) best = row as HistoryEntry & { readonly label: string };
+  }
+  return best;
+}
+
+/** An array of thread ids, each checked, without repeats. */
+function parseThreads(raw: unknown, what: string): string[] {
+  if (!Array.isArray(raw)) throw invalid(what, "must be an array of thread ids", raw);
+  return [...new Set(raw.map((thread, i) => parseThread(thread, `${what}[${i}]`)))];
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** A checkpoint namespace: a string, "" when absent. */

@@ -17,8 +17,11 @@
  * stored once however many items, checkpoints and run states repeat it.
  *
  * Every commit is a compare-and-swap on the cairn session's head (expectedHead);
- * on CONFLICT the change is re-decided against the new head and retried, so
- * concurrent writers (other instances, other processes) never lose items.
+ * on CONFLICT the change is re-decided against the new head and retried, so an
+ * append, pop or history transaction never loses a concurrent writer's items
+ * (other instances, other processes). A compaction or clearSession replaces the
+ * conversation and deletes nothing: the state it replaced is the checkpoint
+ * before it, readable until retention drops it.
  *
  * Built only on cairn's public API.
  */
@@ -208,7 +211,13 @@ function sleep(ms: number): Promise<void> {
  * - Every change is one cairn commit: all or nothing, durable once the promise
  *   resolves, visible to every other reader of the store.
  * - Changes are compare-and-swap on the head, re-decided and retried on
- *   conflict: concurrent writers, in this process or others, never lose items.
+ *   conflict: an append, pop, history transaction or rewrite never loses a
+ *   concurrent writer's items, in this process or others. `clearSession` and
+ *   `replaceHistoryWithCompaction` replace whatever the head holds, as the SDK
+ *   asks; what they replaced is the checkpoint just before theirs.
+ * - Every earlier state stays readable through cairn's history
+ *   (`store.session(session.cairnSessionId).history()` / `.at(seq)`, the
+ *   conversation in the `items` slot) until a retention policy drops it.
  * - Items come back as they went in: strings (base64 data URLs included),
  *   numbers, nested objects and Uint8Array parts byte for byte (a Buffer comes
  *   back as a Uint8Array); object keys come back sorted.
@@ -400,13 +409,39 @@ export class CairnSession implements SessionHistoryTransactionAwareSession, Sess
   }
 
   /**
-   * Replaces the whole conversation with `items` (a compaction item and the
-   * retained suffix) in one commit, so the history is never seen half-rebuilt.
-   * A saved RunState and the applied operation ids are kept.
-   * @throws CairnError INVALID_ARGUMENT (not an array of objects), UNSUPPORTED_VALUE.
+   * Replaces the conversation with `items`: a compaction item
+   * (`{ type: "compaction", encrypted_content }`) followed by the suffix the
+   * compaction retained. The SDK's runner calls it when a model response carries
+   * a compaction item. One commit, so the history is never seen half-rebuilt; a
+   * saved RunState and the applied operation ids are kept.
+   *
+   * Guarantees:
+   * - The new head holds exactly `items` (what `getItems()` returns next); items
+   *   added later append after them.
+   * - Nothing is deleted. The conversation it replaced is the checkpoint just
+   *   before the new one (history row `seq - 1`; the compaction's row has label
+   *   `replaceHistoryWithCompaction`), and reads back exactly with
+   *   `store.session(session.cairnSessionId).at(seq - 1, { slots: ["items"] })`
+   *   until retention (gc `keepLast` / `olderThan`, a stored retention policy)
+   *   drops that row. gc without retention keeps every row and all it reaches.
+   * - As the SDK's `Session` contract says ("replace the logical session history
+   *   with a compaction marker and its retained suffix"), it replaces the whole
+   *   conversation the head holds when it commits: items the caller did not
+   *   compact (older than a `getItems(limit)` window it compacted, or added by
+   *   another writer after it read) leave the head too. They are all in that
+   *   checkpoint `seq - 1`, which is exactly the state the replacement was
+   *   committed on (compare-and-swap).
+   * @throws CairnError INVALID_ARGUMENT, with nothing written, when `items` is not
+   *   an array of objects whose first item is a compaction item with a string
+   *   `encrypted_content` (a list without that replay boundary would drop the
+   *   history without a summary of it); UNSUPPORTED_VALUE (a value cairn cannot store).
    */
   async replaceHistoryWithCompaction(items: AgentInputItem[]): Promise<void> {
     const replacement = parseItems(items, "items");
+    const first = replacement[0] as { type?: unknown; encrypted_content?: unknown } | undefined;
+    if (first === undefined || first.type !== "compaction" || typeof first.encrypted_content !== "string") {
+      throw invalid("items[0]", `a compaction item { type: "compaction", encrypted_content: string }`, items[0]);
+    }
     await this.#mutate(() => ({
       change: { label: "replaceHistoryWithCompaction", meta: { op: "replaceHistoryWithCompaction", count: replacement.length }, items: replacement },
       result: undefined,

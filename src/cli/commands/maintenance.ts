@@ -57,7 +57,8 @@ export function registerMaintenanceCommands(program: Command): void {
     .option("--older-than <age>", "drop checkpoints older than this (7d, 12h, 30m, or an ISO date); heads always stay", parseAge)
     .option("--grace <duration>", "keep blobs younger than this (default 1h; 0 only when nothing writes meanwhile)", parseDuration)
     .option("--compact", "also rewrite the database file to return every free page (once, for stores made before incremental vacuum)", false)
-    .action((opts: StoreCommandOptions & { dryRun: boolean; keepLast?: number; olderThan?: Date; grace?: number; compact: boolean }) =>
+    .option("--no-policies", "do not apply the stored retention policies (cairn retention) this time")
+    .action((opts: StoreCommandOptions & { dryRun: boolean; keepLast?: number; olderThan?: Date; grace?: number; compact: boolean; policies: boolean }) =>
       withStore(opts, async (store) => {
         const bar = progressBar(opts.dryRun ? "plan" : "gc");
         const options: GcOptions = {
@@ -66,6 +67,7 @@ export function registerMaintenanceCommands(program: Command): void {
           ...(opts.olderThan === undefined ? {} : { olderThan: opts.olderThan }),
           ...(opts.grace === undefined ? {} : { grace: opts.grace }),
           ...(opts.compact ? { compact: true } : {}),
+          ...(opts.policies ? {} : { policies: false }),
           onProgress: (done, total) => bar.update(done, total),
         };
         let report;
@@ -81,10 +83,13 @@ export function registerMaintenanceCommands(program: Command): void {
         }
         const rows = Object.entries(plan.byKind).map(([kind, t]) => [kind, String(t.blobs), formatBytes(t.storedBytes), formatBytes(t.logicalBytes)]);
         const kinds = rows.length === 0 ? [] : table(["KIND", "BLOBS", "STORED", "LOGICAL"], rows).map((line) => `  ${line}`);
+        const policyRows = Object.entries(plan.byPolicy).map(([name, t]) => [name, String(t.historyRows), String(t.sessions), String(t.expiredSessions)]);
+        const policies = policyRows.length === 0 ? [] : table(["RETENTION", "CHECKPOINTS", "SESSIONS", "EXPIRED"], policyRows).map((line) => `  ${line}`);
         if (report.dryRun || !report.result) {
           print(
             `dry run: would drop ${plural(plan.historyRows, "history row")} in ${plural(plan.sessions, "session")} and delete ${plural(plan.blobs, "blob")} ` +
               `(${formatBytes(plan.storedBytes)} stored, ${formatBytes(plan.logicalBytes)} logical); ${plural(plan.liveBlobs, "blob")} stay`,
+            ...policies,
             ...kinds,
           );
         } else {
@@ -92,7 +97,9 @@ export function registerMaintenanceCommands(program: Command): void {
           print(
             `dropped ${plural(r.historyRowsDropped, "history row")}, deleted ${plural(r.blobs, "blob")} (${formatBytes(r.storedBytes)} stored, ${formatBytes(r.logicalBytes)} logical) ` +
               `in ${plural(r.transactions, "transaction")}, ${formatMs(report.timings.total)}; ${plural(plan.liveBlobs + r.kept, "blob")} stay` +
-              (r.kept > 0 ? ` (${r.kept} planned blobs kept: written to meanwhile)` : ""),
+              (r.kept > 0 ? ` (${r.kept} planned blobs kept: written to meanwhile)` : "") +
+              (r.sessionsDropped > 0 ? `; ${plural(r.sessionsDropped, "expired session")} removed` : ""),
+            ...policies,
             ...kinds,
             describeSpace(r.space),
           );

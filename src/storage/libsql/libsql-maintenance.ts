@@ -32,6 +32,7 @@ import type {
   SessionImport,
   SessionImportOutcome,
   SpaceUsage,
+  StoredPolicy,
   StoreCounts,
   SweepBatch,
 } from "../maintenance-storage.js";
@@ -39,19 +40,51 @@ import { existsSync, statSync } from "node:fs";
 import { toBytes, type Database, type InStatement, type Row } from "./database.js";
 import { notNullColumn } from "./libsql-storage.js";
 
-/** History rows with their rank in their session (1 = the head). */
-const RANKED_HISTORY = `SELECT session, seq, manifest, created_at, ROW_NUMBER() OVER (PARTITION BY session ORDER BY seq DESC) AS rank FROM history`;
-
 /**
- * Whether retention drops the ranked row `r`, with ?1 = keepLast and ?2 = olderThan
- * (either may be NULL). A row is dropped when it is not the head, some rule is
- * given, and no given rule keeps it: keepLast keeps the newest N rows, olderThan
- * keeps rows created at or after it.
+ * The common table expressions that decide retention, ending in `decided`:
+ * every history row (of the sessions `where` selects) with its rank (1 = the
+ * head), the scope of the policy applied (NULL for the call's rules), `drops`
+ * and `expired`. ?1 = the call's keepLast, ?2 = its olderThan (either NULL),
+ * ?3 = 1 to apply stored policies where the call gives neither, ?4 = now.
+ *
+ * A session's policy is the most specific that matches it: its own ('s:<id>'),
+ * else the longest matching prefix ('p:<prefix>'), else the default (''). A row
+ * is dropped when its session expired (its newest row older than now minus
+ * expire_after: every row goes), or when it is not the head, some rule is
+ * given, no given rule keeps it (keepLast keeps the newest N rows, olderThan,
+ * or now minus keep_for, keeps rows created at or after it), and no session was
+ * forked from it.
  */
-const dropsRow = (r: string) => `(${r}.rank > 1 AND (?1 IS NOT NULL OR ?2 IS NOT NULL) AND (?1 IS NULL OR ${r}.rank > ?1) AND (?2 IS NULL OR ${r}.created_at < ?2))`;
+const RETENTION = (where: string) => `
+  ranked AS (
+    SELECT session, seq, manifest, created_at,
+           ROW_NUMBER() OVER (PARTITION BY session ORDER BY seq DESC) AS rank,
+           MAX(created_at) OVER (PARTITION BY session) AS last
+    FROM history ${where}),
+  scoped AS (
+    SELECT s.session, CASE WHEN ?1 IS NULL AND ?2 IS NULL AND ?3 THEN (
+        SELECT p.scope FROM retention p
+        WHERE p.scope = '' OR p.scope = 's:' || s.session
+           OR (substr(p.scope, 1, 2) = 'p:' AND substr(s.session, 1, length(p.scope) - 2) = substr(p.scope, 3))
+        ORDER BY CASE WHEN p.scope = '' THEN 2 WHEN substr(p.scope, 1, 2) = 's:' THEN 0 ELSE 1 END, length(p.scope) DESC
+        LIMIT 1) END AS scope
+    FROM (SELECT DISTINCT session FROM ranked) AS s),
+  ruled AS (
+    SELECT r.*, sc.scope,
+      CASE WHEN ?1 IS NOT NULL OR ?2 IS NOT NULL THEN ?1 ELSE p.keep_last END AS k,
+      CASE WHEN ?1 IS NOT NULL OR ?2 IS NOT NULL THEN ?2 ELSE ?4 - p.keep_for END AS o,
+      CASE WHEN ?1 IS NOT NULL OR ?2 IS NOT NULL THEN NULL ELSE ?4 - p.expire_after END AS e
+    FROM ranked r JOIN scoped sc ON sc.session = r.session LEFT JOIN retention p ON p.scope = sc.scope),
+  decided AS (
+    SELECT session, seq, manifest, created_at, rank, scope,
+      (e IS NOT NULL AND last < e) AS expired,
+      ((e IS NOT NULL AND last < e)
+        OR (rank > 1 AND (k IS NOT NULL OR o IS NOT NULL) AND (k IS NULL OR rank > k) AND (o IS NULL OR created_at < o)
+            AND NOT EXISTS (SELECT 1 FROM sessions f WHERE f.forked_from = ruled.session AND f.forked_at = ruled.seq))) AS drops
+    FROM ruled)`;
 
-/** ?1 and ?2 of {@link dropsRow}. */
-const retentionArgs = (rule: RetentionRule) => [rule.keepLast ?? null, rule.olderThan ?? null];
+/** ?1-?4 of {@link RETENTION}. */
+const retentionArgs = (rule: RetentionRule) => [rule.keepLast ?? null, rule.olderThan ?? null, rule.policies ? 1 : 0, rule.now];
 
 /**
  * The delete of one sweep batch, in one statement inside the write transaction:
@@ -241,22 +274,25 @@ export class LibsqlMaintenance implements MaintenanceStorage {
   async mark(rule: RetentionRule, cutoff: number): Promise<MarkResult> {
     const retention = retentionArgs(rule);
     const [dropped, garbage, all] = await this.#db.readBatch([
-      { sql: `SELECT r.session, r.seq FROM (${RANKED_HISTORY}) AS r WHERE ${dropsRow("r")} ORDER BY r.session, r.seq`, args: retention },
+      { sql: `WITH ${RETENTION("")} SELECT session, seq, scope, expired FROM decided WHERE drops ORDER BY session, seq`, args: retention },
       {
-        sql: `WITH RECURSIVE
-                ranked AS (${RANKED_HISTORY}),
+        sql: `WITH RECURSIVE ${RETENTION("")},
                 live(id) AS (
-                  SELECT r.manifest FROM ranked r WHERE NOT ${dropsRow("r")}
+                  SELECT manifest FROM decided WHERE NOT drops
                   UNION SELECT blob FROM pins
-                  UNION SELECT id FROM blobs WHERE created_at > ?3
+                  UNION SELECT id FROM blobs WHERE created_at > ?5
                   UNION SELECT e.dst FROM edges e JOIN live l ON e.src = l.id)
               SELECT b.id, b.kind, b.size, b.stored_size FROM blobs b WHERE b.id NOT IN (SELECT id FROM live) ORDER BY b.id`,
         args: [...retention, cutoff],
       },
       "SELECT count(*) FROM blobs",
     ]);
+    const expired = new Set<string>();
+    for (const row of dropped!.rows) if (Number(row[3]) === 1) expired.add(String(row[0]));
     return {
       dropRows: dropped!.rows.map((row) => [String(row[0]), Number(row[1])] as const),
+      dropScopes: dropped!.rows.map((row) => (row[2] === null ? null : String(row[2]))),
+      expired: [...expired],
       garbage: garbage!.rows.map(garbageRow),
       blobs: Number(all!.rows[0]![0]),
     };
@@ -271,18 +307,55 @@ export class LibsqlMaintenance implements MaintenanceStorage {
     return out;
   }
 
-  async dropHistory(rows: ReadonlyArray<readonly [string, number]>, rule: RetentionRule): Promise<number> {
-    const [result] = await this.#db.writeBatch([
+  async dropHistory(rows: ReadonlyArray<readonly [string, number]>, rule: RetentionRule): Promise<{ rows: number; sessions: number }> {
+    const [history, sessions] = await this.#db.writeBatch([
       {
-        sql: `DELETE FROM history WHERE (session, seq) IN (
-                SELECT r.session, r.seq FROM (
-                  SELECT session, seq, created_at, ROW_NUMBER() OVER (PARTITION BY session ORDER BY seq DESC) AS rank
-                  FROM history WHERE session IN (SELECT DISTINCT value ->> 0 FROM json_each(?3))) AS r
-                WHERE ${dropsRow("r")} AND (r.session, r.seq) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?3)))`,
+        sql: `WITH ${RETENTION("WHERE session IN (SELECT DISTINCT value ->> 0 FROM json_each(?5))")}
+              DELETE FROM history WHERE (session, seq) IN (
+                SELECT session, seq FROM decided WHERE drops AND (session, seq) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?5)))`,
         args: [...retentionArgs(rule), JSON.stringify(rows)],
       },
+      {
+        // A session every row of which went (it expired) goes with them.
+        sql: `DELETE FROM sessions WHERE id IN (SELECT DISTINCT value ->> 0 FROM json_each(?1))
+                AND NOT EXISTS (SELECT 1 FROM history h WHERE h.session = sessions.id)`,
+        args: [JSON.stringify(rows)],
+      },
+      {
+        // An expiring session split over two transactions keeps a head that exists meanwhile.
+        sql: `UPDATE sessions SET head = (SELECT MAX(seq) FROM history h WHERE h.session = sessions.id)
+              WHERE id IN (SELECT DISTINCT value ->> 0 FROM json_each(?1))`,
+        args: [JSON.stringify(rows)],
+      },
     ]);
-    return result!.rowsAffected;
+    return { rows: history!.rowsAffected, sessions: sessions!.rowsAffected };
+  }
+
+  async putPolicy(policy: StoredPolicy): Promise<void> {
+    await this.#db.writeBatch([
+      {
+        sql: `INSERT INTO retention (scope, keep_last, keep_for, expire_after, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+              ON CONFLICT (scope) DO UPDATE SET keep_last = ?2, keep_for = ?3, expire_after = ?4, updated_at = ?5`,
+        args: [policy.scope, policy.keepLast ?? null, policy.keepFor ?? null, policy.expireAfter ?? null, policy.updatedAt],
+      },
+    ]);
+  }
+
+  async removePolicy(scope: string): Promise<boolean> {
+    const [result] = await this.#db.writeBatch([{ sql: "DELETE FROM retention WHERE scope = ?", args: [scope] }]);
+    return result!.rowsAffected > 0;
+  }
+
+  async policies(): Promise<StoredPolicy[]> {
+    const result = await this.#db.execute("SELECT scope, keep_last, keep_for, expire_after, updated_at FROM retention ORDER BY scope");
+    const optional = (value: unknown) => (value === null || value === undefined ? undefined : Number(value));
+    return result.rows.map((row) => ({
+      scope: String(row[0]),
+      keepLast: optional(row[1]),
+      keepFor: optional(row[2]),
+      expireAfter: optional(row[3]),
+      updatedAt: Number(row[4]),
+    }));
   }
 
   async sweepBatch(ids: readonly BlobId[], cutoff: number): Promise<SweepBatch> {

@@ -244,8 +244,9 @@ export class LibsqlStorage implements Storage {
     try {
       await this.#db.writeBatch([
         {
-          sql: "INSERT INTO sessions (id, head, created_at, updated_at) VALUES (?, (SELECT seq FROM history WHERE session = ? AND seq = ?), ?, ?)",
-          args: [target, source, at, now, now],
+          sql: `INSERT INTO sessions (id, head, created_at, updated_at, forked_from, forked_at)
+                VALUES (?1, (SELECT seq FROM history WHERE session = ?2 AND seq = ?3), ?4, ?4, ?2, ?3)`,
+          args: [target, source, at, now],
         },
         {
           sql: `INSERT INTO history (session, seq, manifest, turn, label, meta, created_at, commit_id)
@@ -265,6 +266,25 @@ export class LibsqlStorage implements Storage {
     const results = await this.#db.writeBatch([
       { sql: "DELETE FROM history WHERE session = ?", args: [session] },
       { sql: "DELETE FROM sessions WHERE id = ?", args: [session] },
+    ]);
+    return results[0]!.rowsAffected;
+  }
+
+  /**
+   * Three statements in one transaction: the rows go, then the session row
+   * follows its history (a new head, or gone with the last row), so the head is
+   * never a row that does not exist, whatever committed before.
+   */
+  async dropHistoryRows(session: string, seqs: readonly number[], now: number): Promise<number> {
+    const results = await this.#db.writeBatch([
+      { sql: "DELETE FROM history WHERE session = ?1 AND seq IN (SELECT value FROM json_each(?2))", args: [session, JSON.stringify(seqs)] },
+      {
+        sql: `UPDATE sessions SET head = (SELECT max(seq) FROM history WHERE session = ?1), updated_at = ?2
+              WHERE id = ?1 AND EXISTS (SELECT 1 FROM history WHERE session = ?1)
+                AND head IS NOT (SELECT max(seq) FROM history WHERE session = ?1)`,
+        args: [session, now],
+      },
+      { sql: "DELETE FROM sessions WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM history WHERE session = ?1)", args: [session] },
     ]);
     return results[0]!.rowsAffected;
   }

@@ -8,7 +8,7 @@ import type { Database } from "./database.js";
 import { SESSION_STORES } from "./libsql-session-stores.js";
 
 /** The schema version this build writes. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** Migrations by the version they produce; each runs in one write transaction. */
 const MIGRATIONS: Record<number, string[]> = {
@@ -72,6 +72,22 @@ const MIGRATIONS: Record<number, string[]> = {
     `CREATE INDEX IF NOT EXISTS edges_dst ON edges (dst)`,
     `CREATE TABLE repairs (name TEXT PRIMARY KEY) WITHOUT ROWID`,
     `INSERT INTO repairs (name) SELECT 'content-edges' WHERE EXISTS (SELECT 1 FROM blobs)`,
+  ],
+  // Retention policies kept in the store, which gc applies (maintenance/retention.ts):
+  // scope '' is the store's default, 's:<id>' one session, 'p:<prefix>' the sessions whose
+  // id starts with the prefix. And where a session was forked from (session and seq), so
+  // retention keeps the checkpoint a fork branched at; forks made before carry none.
+  4: [
+    `CREATE TABLE retention (
+      scope TEXT PRIMARY KEY,
+      keep_last INTEGER,
+      keep_for INTEGER,
+      expire_after INTEGER,
+      updated_at INTEGER NOT NULL
+    ) WITHOUT ROWID`,
+    `ALTER TABLE sessions ADD COLUMN forked_from TEXT`,
+    `ALTER TABLE sessions ADD COLUMN forked_at INTEGER`,
+    `CREATE INDEX sessions_fork ON sessions (forked_from, forked_at) WHERE forked_from IS NOT NULL`,
   ],
 };
 

@@ -26,10 +26,22 @@ describe("schema version 2", () => {
     const store = await openStore({ url });
     await store.session("kept").commit({ turn: 1, snapshots: { execution: { hello: "world" } } });
     await store.close();
-    // Take the file back to what version 1 wrote: no events or usage tables, no commit ids or repairs table (version 3).
+    // Take the file back to what version 1 wrote: no events or usage tables, no commit ids or repairs table (version 3),
+    // no retention table or fork columns (version 4).
     const client = createClient({ url });
     await client.batch(
-      ["DROP TABLE events", "DROP TABLE usage", "DROP INDEX history_commit", "ALTER TABLE history DROP COLUMN commit_id", "DROP TABLE repairs", "PRAGMA user_version = 1"],
+      [
+        "DROP TABLE events",
+        "DROP TABLE usage",
+        "DROP INDEX history_commit",
+        "ALTER TABLE history DROP COLUMN commit_id",
+        "DROP TABLE repairs",
+        "DROP TABLE retention",
+        "DROP INDEX sessions_fork",
+        "ALTER TABLE sessions DROP COLUMN forked_at",
+        "ALTER TABLE sessions DROP COLUMN forked_from",
+        "PRAGMA user_version = 1",
+      ],
       "write",
     );
     client.close();
