@@ -53,7 +53,19 @@ export const CHECK_RUNNERS: Record<Check, (runtime: Runtime, where: Where) => Pr
     expect(demo.stdout).toMatch(/turns committed\s+200/);
     const verify = ok(await exec([CAIRN_BIN, "verify", "--url", url]));
     expect(verify.stdout).toMatch(/^ok: checked \d+ blobs .*, 200 manifests, 200 history rows/m);
-    return "cairn demo + verify";
+    // Retention as the README shows it: a policy stored in the store, a dry run by policy, a gc that gives the disk back.
+    ok(await exec([CAIRN_BIN, "retention", "set", "--default", "--keep-last", "50", "--url", url]));
+    const dry = ok(await exec([CAIRN_BIN, "gc", "--dry-run", "--grace", "0", "--url", url]));
+    expect(dry.stdout).toMatch(/^dry run: would drop 150 history rows in 1 session/m);
+    expect(dry.stdout).toMatch(/^\s+default\s+150\s+1\s+0$/m);
+    const gc = ok(await exec([CAIRN_BIN, "gc", "--grace", "0", "--url", url]));
+    expect(gc.stdout).toMatch(/^dropped 150 history rows/m);
+    expect(gc.stdout).toMatch(/^space: .* returned to the file system; the file /m);
+    const du = JSON.parse(ok(await exec([CAIRN_BIN, "du", "--json", "--url", url])).stdout) as { sessions: Array<{ id: string; checkpoints: number }> };
+    expect(du.sessions.map((s) => [s.id, s.checkpoints])).toEqual([["demo", 50]]);
+    const exported = ok(await exec([CAIRN_BIN, "export", "demo", "-o", `.cairn/${runtime.name}-demo.cairn`, "--url", url]));
+    expect(exported.stdout).toMatch(/^exported 1 session \(50 history rows/m);
+    return "cairn demo + verify, retention + gc + du + export";
   },
 
   /**
