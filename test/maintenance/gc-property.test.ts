@@ -52,10 +52,12 @@ interface Model {
   pins: Map<string, string>;
   /** Checkpoint refs and their snapshots, as committed (some may since be collected). */
   committed: Array<{ ref: string; snapshots: unknown; slots: Record<string, string> }>;
+  /** Live forks: the session each was forked from, at which seq (retention keeps that row). */
+  forks: Map<string, { from: string; at: number }>;
 }
 
 async function run(store: Store, sequence: Op[]): Promise<Model> {
-  const model: Model = { sessions: new Map(), pins: new Map(), committed: [] };
+  const model: Model = { sessions: new Map(), pins: new Map(), committed: [], forks: new Map() };
   const sid = (n: number) => `s${n}`;
   for (const step of sequence) {
     switch (step.op) {
@@ -89,12 +91,14 @@ async function run(store: Store, sequence: Op[]): Promise<Model> {
         if (!from || from.length === 0 || model.sessions.has(to)) break;
         await store.session(sid(step.from)).fork(to);
         model.sessions.set(to, from.map((row) => ({ ...row })));
+        model.forks.set(to, { from: sid(step.from), at: from[from.length - 1]!.seq });
         break;
       }
       case "delete": {
         const id = step.session < 4 ? sid(step.session) : `f${step.session}`;
         await store.session(id).delete();
         model.sessions.delete(id);
+        model.forks.delete(id);
         break;
       }
       case "pin": {
@@ -119,7 +123,11 @@ async function run(store: Store, sequence: Op[]): Promise<Model> {
       case "gc": {
         await store.gc({ grace: 0, keepLast: step.keepLast });
         if (step.keepLast !== undefined) {
-          for (const [id, rows] of model.sessions) model.sessions.set(id, rows.slice(-step.keepLast));
+          // Retention keeps the newest N rows, and every row a live session was forked from.
+          for (const [id, rows] of model.sessions) {
+            const forkPoints = new Set([...model.forks.values()].filter((f) => f.from === id).map((f) => f.at));
+            model.sessions.set(id, rows.filter((row, i) => i >= rows.length - step.keepLast! || forkPoints.has(row.seq)));
+          }
         }
         break;
       }
