@@ -21,11 +21,11 @@ import { fileURLToPath } from "node:url";
 import { alternate, CHILD, checkDistAfter, distState, summarize, timedProcess, type ColdStartRow, type DistState, type Variant } from "./cold-start.js";
 import { freshDir, removeDir, ROOT } from "./util.js";
 
-/** Packages the main entry must not load: diff libraries, the CLI's, the adapters' peers. */
-export const UNWANTED_PACKAGES = ["diff", "rfc6902", "commander", "cli-progress", "picocolors", "vitest", "zod"];
+/** Packages the main entry must not load: diff libraries, the CLI's and the ui server's, the adapters' peers. */
+export const UNWANTED_PACKAGES = ["diff", "rfc6902", "commander", "cli-progress", "picocolors", "vitest", "zod", "hono", "@hono/node-server", "open"];
 export const UNWANTED_SCOPES = ["@langchain/", "@openai/", "@vitest/"];
 /** cairn's own folders and files (under dist/; a name matches itself and name-*) the main entry must not load: they load when first used. */
-export const UNWANTED_OWN = ["adapters", "cli", "vitest", "maintenance", "checkpoint/diff", "checkpoint/format-diff", "diff"];
+export const UNWANTED_OWN = ["adapters", "cli", "vitest", "maintenance", "checkpoint/diff", "checkpoint/format-diff", "diff", "ui"];
 
 export interface ModulesLoaded {
   /** Files loaded per package from node_modules, by package name. */

@@ -24,6 +24,9 @@ export {
   type ForkOptions,
   type ReadOptions,
   type SessionInfo,
+  type SessionSummary,
+  type SessionPage,
+  type SessionPageOptions,
 } from "./session/session.js";
 // Types only: diff and maintenance load when first used (store.diff, store.verify, ...).
 // The pure diff helpers (compareValues, applyPatch, formatDiff) are cairn-store/diff.
@@ -71,6 +74,10 @@ export type {
   SessionUsage,
   UsageTotals,
   LargeBlob,
+  TimelineOptions,
+  Timeline,
+  TimelineEntry,
+  ForkPoint,
   ExportOptions,
   ExportResult,
   ImportOptions,

@@ -28,6 +28,8 @@ import type {
   StoreStats,
   DuOptions,
   DuReport,
+  Timeline,
+  TimelineOptions,
   ExportOptions,
   ExportResult,
   ImportOptions,
@@ -170,6 +172,15 @@ export interface Store {
    * @throws CairnError INVALID_ARGUMENT, NOT_FOUND (`session` is not in the store).
    */
   du(options?: DuOptions): Promise<DuReport>;
+  /**
+   * A page of one session's history, newest first (`before` / `limit` page back), with each
+   * checkpoint's stored bytes (everything it reaches), the stored bytes it added over the
+   * previous checkpoint, and the logical size of its state; where the session was forked from
+   * and the sessions forked from it. Read-only, one read transaction, reads no blob bytes; the
+   * cost follows the page, not the history. See docs/ui.md, "Timeline figures".
+   * @throws CairnError INVALID_ARGUMENT, NOT_FOUND (no such session), CLOSED, DATABASE.
+   */
+  timeline(session: string, options?: TimelineOptions): Promise<Timeline>;
   /** Writes sessions (default: all, with pins) and exactly the blobs they reach to a portable bundle. */
   exportBundle(options: ExportOptions): Promise<ExportResult>;
   /** Checks a bundle whole (every hash), then writes what the store lacks; idempotent. */
@@ -264,6 +275,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     listPins: async () => (await loadMaintenance()).listPins(live()),
     stats: async () => (await loadMaintenance()).stats(live()),
     du: async (options) => (await loadMaintenance()).du(live(), options),
+    timeline: async (session, options) => (await loadMaintenance()).timeline(live(), session, options),
     exportBundle: async (options) => (await loadMaintenance()).exportBundle(live(), options),
     importBundle: async (options) => (await loadMaintenance()).importBundle(live(), options),
   };

@@ -12,6 +12,7 @@ import { registerWriteCommands } from "./commands/write.js";
 import { registerMaintenanceCommands } from "./commands/maintenance.js";
 import { registerRetentionCommands } from "./commands/retention.js";
 import { registerUsageCommands } from "./commands/usage.js";
+import { registerUiCommand } from "./commands/ui.js";
 
 const positiveInt = (name: string) => (value: string) => {
   const n = Number(value);
@@ -59,6 +60,7 @@ registerWriteCommands(program);
 registerMaintenanceCommands(program);
 registerRetentionCommands(program);
 registerUsageCommands(program);
+registerUiCommand(program);
 
 // A reader that closes the pipe early (`cairn cat ref | head`) is not an error.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {

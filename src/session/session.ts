@@ -13,7 +13,7 @@ import { executeWrite } from "../blob/blob-writer.js";
 import type { Checkpoint, SessionCheckpoint } from "../checkpoint/checkpoint.js";
 import { dehydrate, hydrate, withPath } from "../checkpoint/dehydrate.js";
 import { parseSlots } from "../checkpoint/checkpoint-store.js";
-import type { CommitAddition, HistoryRow } from "../storage/storage.js";
+import type { CommitAddition, HistoryRow, SessionRow } from "../storage/storage.js";
 
 /**
  * @internal Typed additions applied in the commit's transaction after its history
@@ -327,6 +327,50 @@ export interface SessionInfo {
   readonly head: number;
   readonly createdAt: Date;
   readonly updatedAt: Date;
+  /**
+   * Where the session was forked from ({@link Session.fork}): the source session
+   * and the seq it branched at. Absent for a session that is no fork, and for
+   * forks made before schema 4 (cairn 0.2), which did not record it.
+   */
+  readonly forkedFrom?: { readonly session: string; readonly at: number };
+}
+
+/** A session of {@link SessionList.page}: its summary and how many checkpoints its history holds. */
+export interface SessionSummary extends SessionInfo {
+  /** History rows (fewer than `head` when rows were dropped). */
+  readonly checkpoints: number;
+}
+
+/** Options for {@link SessionList.page}. Every field is optional. */
+export interface SessionPageOptions {
+  /** Only sessions whose id starts with this (case-sensitive). */
+  readonly prefix?: string;
+  /** Only sessions whose id sorts after this one: pass the previous page's `next`. */
+  readonly after?: string;
+  /** At most this many sessions, 1 to 1000. Default 100. */
+  readonly limit?: number;
+}
+
+/** One page of sessions, from {@link SessionList.page}. */
+export interface SessionPage {
+  /** The sessions, by id (as SQLite compares text: by UTF-8 bytes). */
+  readonly sessions: readonly SessionSummary[];
+  /** The id to pass as `after` for the next page; undefined on the last page. */
+  readonly next: string | undefined;
+}
+
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 1000;
+
+/** A stored session row as the public API gives it. */
+function sessionInfo(row: SessionRow): SessionInfo {
+  return {
+    id: row.id,
+    head: row.head,
+    createdAt: new Date(row.createdAt),
+    updatedAt: new Date(row.updatedAt),
+    ...(row.forkedFrom === undefined ? {} : { forkedFrom: { session: row.forkedFrom, at: row.forkedAt! } }),
+  };
 }
 
 /** The sessions of a store. */
@@ -340,11 +384,40 @@ export class SessionList {
 
   /** Every session with at least one checkpoint, by id. Reads no blob. */
   async list(): Promise<SessionInfo[]> {
-    return (await this.#ctx().storage.sessions()).map((row) => ({
-      id: row.id,
-      head: row.head,
-      createdAt: new Date(row.createdAt),
-      updatedAt: new Date(row.updatedAt),
-    }));
+    return (await this.#ctx().storage.sessions()).map(sessionInfo);
+  }
+
+  /**
+   * One page of sessions by id, each with its checkpoint count: those whose id
+   * starts with `prefix`, after `after`, at most `limit`. Page on with `after`
+   * set to the returned `next`.
+   *
+   * Guarantee: one indexed range read of the sessions (and, per session of the
+   * page, a count over its history's key): a page costs the same with 100,000
+   * sessions as with ten. Reads no blob. Options are checked before anything is read.
+   * @throws CairnError INVALID_ARGUMENT (an unknown option, a prefix or `after` that is
+   *   not a non-empty string of at most 512 characters, a limit outside 1 to 1000), CLOSED, DATABASE.
+   * @example
+   * let page = await store.sessions.page({ prefix: "langgraph/", limit: 50 });
+   * while (page.next) page = await store.sessions.page({ prefix: "langgraph/", after: page.next, limit: 50 });
+   */
+  async page(options: SessionPageOptions = {}): Promise<SessionPage> {
+    if (typeof options !== "object" || options === null || Array.isArray(options)) {
+      throw new CairnError("INVALID_ARGUMENT", `page takes an options object, got ${describe(options)}`, { argument: "options" });
+    }
+    for (const key of Object.keys(options)) {
+      if (key !== "prefix" && key !== "after" && key !== "limit") {
+        throw new CairnError("INVALID_ARGUMENT", `page has no option ${JSON.stringify(key)} (known: prefix, after, limit)`, { argument: key });
+      }
+    }
+    const prefix = options.prefix === undefined ? undefined : parseSessionId(options.prefix, "prefix");
+    const after = options.after === undefined ? undefined : parseSessionId(options.after, "after");
+    const limit = options.limit === undefined ? DEFAULT_PAGE : parseSeq(options.limit, "limit");
+    if (limit > MAX_PAGE) {
+      throw new CairnError("INVALID_ARGUMENT", `limit must be an integer from 1 to ${MAX_PAGE}, got ${describe(limit)}`, { argument: "limit" });
+    }
+    const page = await this.#ctx().storage.sessionPage({ prefix, after, limit });
+    const sessions = page.rows.map((row): SessionSummary => ({ ...sessionInfo(row), checkpoints: row.checkpoints }));
+    return { sessions, next: page.more ? sessions.at(-1)?.id : undefined };
   }
 }

@@ -84,6 +84,33 @@ export interface SessionRow {
   readonly head: number;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /** The session it was forked from (schema 4; a fork made before, or a session that is no fork, has none). */
+  readonly forkedFrom?: string;
+  /** The seq of `forkedFrom` it was forked at (with `forkedFrom`). */
+  readonly forkedAt?: number;
+}
+
+/** Which sessions a page reads: those whose id starts with `prefix` and sorts after `after`, the first `limit` by id. */
+export interface SessionPageQuery {
+  /** Only ids that start with this (case-sensitive); undefined: every id. */
+  readonly prefix: string | undefined;
+  /** Only ids that sort after this one (as SQLite compares text: by UTF-8 bytes); undefined: from the first. */
+  readonly after: string | undefined;
+  /** At most this many sessions (at least 1). */
+  readonly limit: number;
+}
+
+/** A session of a page, with its number of history rows. */
+export interface SessionPageRow extends SessionRow {
+  readonly checkpoints: number;
+}
+
+/** What {@link Storage.sessionPage} returns. */
+export interface StoredSessionPage {
+  /** The page's sessions, by id. */
+  readonly rows: readonly SessionPageRow[];
+  /** Whether sessions matching the query sort after the page's last. */
+  readonly more: boolean;
 }
 
 /** One write transaction: all of it or nothing. */
@@ -144,6 +171,12 @@ export interface Storage {
   commitById(session: string, commitId: string): Promise<HistoryRow | undefined>;
   /** Every session with history, by id. */
   sessions(): Promise<SessionRow[]>;
+  /**
+   * One page of sessions by id (see {@link SessionPageQuery}), each with its
+   * history row count: one range read of the sessions table's key, so the
+   * page costs the same however many sessions the store holds.
+   */
+  sessionPage(query: SessionPageQuery): Promise<StoredSessionPage>;
   /** Copies the history rows of `source` up to `at` into the new session `target`, in one transaction. */
   fork(source: string, target: string, at: number, now: number): Promise<ForkOutcome>;
   /** Removes a session and its history rows; returns how many rows it had. */

@@ -1,5 +1,6 @@
 /**
- * The storage floor's usage figures: where a store's bytes are (`store.du`).
+ * The storage floor's usage figures: where a store's bytes are (`store.du`),
+ * and what each checkpoint of a session holds (`store.timeline`).
  * Maintenance (src/maintenance/du.ts) calls this interface and never writes SQL;
  * the libSQL implementation (src/storage/libsql/libsql-usage.ts) holds the
  * statements.
@@ -10,6 +11,7 @@
  * blob, which encoding is a chunk list); the floor knows rows, not their meaning.
  */
 import type { Ref } from "../hash/ref.js";
+import type { SessionRow } from "./storage.js";
 
 /** Which sessions a usage read reports on. Sessions are rows of the sessions table, by id. */
 export interface UsageQuery {
@@ -106,6 +108,63 @@ export interface UsageSnapshot {
   readonly largest: readonly LargeBlobRow[];
 }
 
+/** Which history rows of a session a timeline read reports on: the newest `limit` below `before`. */
+export interface TimelineQuery {
+  readonly session: string;
+  /** Only rows whose seq is below this; undefined: from the head. */
+  readonly before: number | undefined;
+  /** At most this many rows (at least 1). */
+  readonly limit: number;
+  /** At most this many forks of the session listed (their count is whole). */
+  readonly forksListed: number;
+  /** Kinds of the rows that are pieces of a chunked blob (their logical size is their blob's). */
+  readonly pieceKinds: readonly string[];
+}
+
+/**
+ * One history row with the figures of what its checkpoint reaches (its
+ * manifest and everything linked from it, each row once). Bytes are
+ * `stored_size` unless named logical.
+ */
+export interface TimelineRow {
+  readonly seq: number;
+  /** Its manifest's ref. */
+  readonly ref: Ref;
+  readonly turn: number;
+  readonly label: string | undefined;
+  /** The encoded meta value. */
+  readonly meta: Uint8Array | undefined;
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number;
+  readonly commitId: string | undefined;
+  /** Σ `stored_size` of every row the checkpoint reaches. */
+  readonly reachableBytes: number;
+  /**
+   * Σ `stored_size` of the rows it reaches that the session's previous history
+   * row (the next lower seq) does not; every row it reaches for the session's first.
+   */
+  readonly addedBytes: number;
+  /** Σ `size` of the rows it reaches that are not chunk pieces: the logical size of the state. */
+  readonly logicalBytes: number;
+  /** Rows it reaches, and of them those the previous row does not. */
+  readonly reachableBlobs: number;
+  readonly addedBlobs: number;
+}
+
+/** What one timeline read returns. */
+export interface TimelineSnapshot {
+  /** The session's row; undefined when the store has no such session. */
+  readonly session: SessionRow | undefined;
+  /** The page, newest first. */
+  readonly rows: readonly TimelineRow[];
+  /** Whether the session has rows older than the page's oldest. */
+  readonly more: boolean;
+  /** Sessions forked from this one (schema 4 records it), by seq forked at then id: the first `forksListed`. */
+  readonly forks: readonly { readonly session: string; readonly at: number }[];
+  /** How many sessions were forked from this one in all. */
+  readonly forkCount: number;
+}
+
 /** The storage floor's usage figures. */
 export interface UsageStorage {
   /**
@@ -113,4 +172,12 @@ export interface UsageStorage {
    * (every figure describes the same state); reads no blob bytes.
    */
   usage(query: UsageQuery): Promise<UsageSnapshot>;
+  /**
+   * A page of a session's history with, per row, the stored bytes its
+   * checkpoint reaches, those the previous row does not reach, and the logical
+   * size of its state; the session's row and its forks. One read transaction;
+   * reads no blob bytes. The walk covers the page's rows and the row just
+   * before the page's oldest, so its cost follows the page, not the history.
+   */
+  timeline(query: TimelineQuery): Promise<TimelineSnapshot>;
 }

@@ -16,12 +16,14 @@ import type {
   ForkOutcome,
   HistoryQuery,
   HistoryRow,
+  StoredSessionPage,
+  SessionPageQuery,
   SessionRow,
   Storage,
   WriteBatch,
   WriteOutcome,
 } from "../storage.js";
-import { toBytes, type Database, type InStatement, type Row } from "./database.js";
+import { toBytes, type Database, type InStatement, type Row, type SqlValue } from "./database.js";
 import { additionStatements } from "./libsql-session-stores.js";
 
 /**
@@ -235,8 +237,46 @@ export class LibsqlStorage implements Storage {
   }
 
   async sessions(): Promise<SessionRow[]> {
-    const result = await this.#db.execute("SELECT id, head, created_at, updated_at FROM sessions ORDER BY id");
-    return result.rows.map((row) => ({ id: String(row[0]), head: Number(row[1]), createdAt: Number(row[2]), updatedAt: Number(row[3]) }));
+    const result = await this.#db.execute("SELECT id, head, created_at, updated_at, forked_from, forked_at FROM sessions ORDER BY id");
+    return result.rows.map(sessionRow);
+  }
+
+  /**
+   * The page is one range of the sessions table's primary key: from `after`
+   * (or `prefix`, whichever sorts later) up to the first id past every id that
+   * starts with `prefix`, LIMIT `limit + 1` (the extra row only says whether
+   * there is more). Each row's checkpoint count is a count over history's
+   * primary key (session, seq).
+   */
+  async sessionPage(query: SessionPageQuery): Promise<StoredSessionPage> {
+    const { prefix, after, limit } = query;
+    const conditions: string[] = [];
+    const args: SqlValue[] = [];
+    // SQLite compares text by its UTF-8 bytes: so does Buffer.compare.
+    if (after !== undefined && (prefix === undefined || Buffer.compare(Buffer.from(after), Buffer.from(prefix)) >= 0)) {
+      conditions.push("s.id > ?");
+      args.push(after);
+    } else if (prefix !== undefined) {
+      conditions.push("s.id >= ?");
+      args.push(prefix);
+    }
+    if (prefix !== undefined) {
+      const end = prefixEnd(prefix);
+      if (end !== undefined) {
+        conditions.push("s.id < ?");
+        args.push(end);
+      }
+      conditions.push("substr(s.id, 1, length(?)) = ?");
+      args.push(prefix, prefix);
+    }
+    args.push(limit + 1);
+    const result = await this.#db.execute(
+      `SELECT s.id, s.head, s.created_at, s.updated_at, s.forked_from, s.forked_at, (SELECT count(*) FROM history h WHERE h.session = s.id)
+       FROM sessions s ${conditions.length === 0 ? "" : `WHERE ${conditions.join(" AND ")}`} ORDER BY s.id LIMIT ?`,
+      args,
+    );
+    const rows = result.rows.slice(0, limit).map((row) => ({ ...sessionRow(row), checkpoints: Number(row[6]) }));
+    return { rows, more: result.rows.length > limit };
   }
 
   /** The row at `at` is looked up inside the transaction: if a concurrent delete removed it, the NOT NULL head fails and nothing is written. */
@@ -290,6 +330,31 @@ export class LibsqlStorage implements Storage {
   }
 }
 
+/** A `SELECT id, head, created_at, updated_at, forked_from, forked_at` row of the sessions table. */
+function sessionRow(row: Row): SessionRow {
+  return {
+    id: String(row[0]),
+    head: Number(row[1]),
+    createdAt: Number(row[2]),
+    updatedAt: Number(row[3]),
+    ...(row[4] === null || row[4] === undefined ? {} : { forkedFrom: String(row[4]), forkedAt: Number(row[5]) }),
+  };
+}
+
+/**
+ * The least string above every string that starts with `prefix`, in code point
+ * order (which is UTF-8 byte order): `prefix` with its last code point raised by
+ * one (trailing U+10FFFF dropped first); undefined when there is none.
+ */
+export function prefixEnd(prefix: string): string | undefined {
+  const points = [...prefix].map((c) => c.codePointAt(0)!);
+  while (points.length > 0 && points.at(-1) === 0x10ffff) points.pop();
+  if (points.length === 0) return undefined;
+  const last = points.pop()!;
+  // Lone surrogates are not in well-formed ids: the code point after U+D7FF is U+E000.
+  points.push(last === 0xd7ff ? 0xe000 : last + 1);
+  return String.fromCodePoint(...points);
+}
 
 /** The message of the libSQL error behind a translated error. */
 function causeMessage(error: unknown): string {

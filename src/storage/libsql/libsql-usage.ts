@@ -11,9 +11,23 @@
  * statement walks the chunk tree of every chunked blob in scope and, from the
  * `top` largest, back up the edges (edges_dst) to the history rows and pins
  * that reach them.
+ *
+ * The timeline (`store.timeline`) is another read transaction: the session's
+ * row, a page of its history with per-row figures (one walk from the page's
+ * manifests and the row before its oldest, see TIMELINE_SQL), and its forks.
  */
 import { refFromBytes } from "../../hash/ref.js";
-import type { LargeBlobRow, SessionUsageRow, UsageQuery, UsageSnapshot, UsageStorage, UsageTotalsRow } from "../usage-storage.js";
+import type {
+  LargeBlobRow,
+  SessionUsageRow,
+  TimelineQuery,
+  TimelineRow,
+  TimelineSnapshot,
+  UsageQuery,
+  UsageSnapshot,
+  UsageStorage,
+  UsageTotalsRow,
+} from "../usage-storage.js";
 import { toBytes, type Database, type InStatement, type Row, type SqlValue } from "./database.js";
 
 /*
@@ -123,6 +137,46 @@ SELECT b.ref, b.kind, b.encoding, b.size, t.stored, r.type, r.name, r.total
 FROM top t JOIN blobs b ON b.id = t.id LEFT JOIN ranked r ON r.top = t.id AND r.rank <= ?8
 ORDER BY t.stored DESC, b.ref, r.type, r.name`;
 
+/*
+ * The timeline's parameters: ?1 session, ?2 before (seqs below it), ?3 rows to
+ * walk (the page's limit + 1: the row before the page's oldest too), ?4 piece
+ * kinds (JSON), ?5 forks listed.
+ */
+
+/**
+ * The page's rows and the one before its oldest, numbered in seq order (`pos`);
+ * every row each one's manifest reaches (a walk of the edges tagged by seq, so
+ * each row's set is distinct); then, per row reached, whether the previous
+ * history row (pos - 1) reaches it too: a window over the walk by row id, whose
+ * previous tag in seq order must be that row. Rows reached by a checkpoint and
+ * not by the one before it are what it added. The extra row at pos 1 serves only
+ * as the previous row of the page's oldest (its own `added` is not reported).
+ */
+const TIMELINE_SQL = `WITH RECURSIVE
+  pieces(kind) AS (SELECT value FROM json_each(?4)),
+  page(seq, manifest, pos) AS MATERIALIZED (
+    SELECT seq, manifest, row_number() OVER (ORDER BY seq) FROM (
+      SELECT seq, manifest FROM history WHERE session = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3)),
+  reach(seq, id) AS (
+    SELECT seq, manifest FROM page
+    UNION SELECT r.seq, e.dst FROM reach r JOIN edges e ON e.src = r.id),
+  marked(seq, id, kept) AS (
+    SELECT p.seq, r.id, coalesce(lag(p.pos) OVER (PARTITION BY r.id ORDER BY p.pos) = p.pos - 1, 0)
+    FROM reach r JOIN page p ON p.seq = r.seq),
+  figures(seq, reachable, added, logical, blobs, added_blobs) AS (
+    SELECT m.seq, sum(b.stored_size), sum(CASE WHEN m.kept THEN 0 ELSE b.stored_size END),
+           sum(CASE WHEN b.kind IN (SELECT kind FROM pieces) THEN 0 ELSE b.size END), count(*), sum(CASE WHEN m.kept THEN 0 ELSE 1 END)
+    FROM marked m CROSS JOIN blobs b ON b.id = m.id GROUP BY m.seq)
+SELECT h.seq, b.ref, h.turn, h.label, h.meta, h.created_at, h.commit_id,
+       coalesce(f.reachable, 0), coalesce(f.added, 0), coalesce(f.logical, 0), coalesce(f.blobs, 0), coalesce(f.added_blobs, 0)
+FROM page p CROSS JOIN history h ON h.session = ?1 AND h.seq = p.seq JOIN blobs b ON b.id = h.manifest LEFT JOIN figures f ON f.seq = p.seq
+ORDER BY p.seq DESC`;
+
+const TIMELINE_SESSION_SQL = "SELECT id, head, created_at, updated_at, forked_from, forked_at FROM sessions WHERE id = ?1";
+/** Forks of the session, by the partial index sessions_fork (forked_from, forked_at). */
+const TIMELINE_FORKS_SQL = "SELECT id, forked_at FROM sessions WHERE forked_from = ?1 ORDER BY forked_at, id LIMIT ?5";
+const TIMELINE_FORK_COUNT_SQL = "SELECT count(*) FROM sessions WHERE forked_from = ?1";
+
 /** Binds the parameter slots up to the highest the statement names. */
 function statement(sql: string, slots: readonly SqlValue[]): InStatement {
   let highest = 0;
@@ -158,6 +212,51 @@ export class LibsqlUsage implements UsageStorage {
       largest: largest === undefined ? [] : largestRows(largest.rows),
     };
   }
+
+  async timeline(query: TimelineQuery): Promise<TimelineSnapshot> {
+    const slots: SqlValue[] = [query.session, query.before ?? Number.MAX_SAFE_INTEGER, query.limit + 1, JSON.stringify(query.pieceKinds), query.forksListed];
+    const [session, page, forks, forkCount] = await this.#db.readBatch([
+      statement(TIMELINE_SESSION_SQL, slots),
+      statement(TIMELINE_SQL, slots),
+      statement(TIMELINE_FORKS_SQL, slots),
+      statement(TIMELINE_FORK_COUNT_SQL, slots),
+    ]);
+    const found = session!.rows[0];
+    const rows = page!.rows.map(timelineRow);
+    return {
+      session:
+        found === undefined
+          ? undefined
+          : {
+              id: String(found[0]),
+              head: Number(found[1]),
+              createdAt: Number(found[2]),
+              updatedAt: Number(found[3]),
+              ...(found[4] === null ? {} : { forkedFrom: String(found[4]), forkedAt: Number(found[5]) }),
+            },
+      rows: rows.slice(0, query.limit),
+      more: rows.length > query.limit,
+      forks: forks!.rows.map((row) => ({ session: String(row[0]), at: Number(row[1]) })),
+      forkCount: Number(forkCount!.rows[0]![0]),
+    };
+  }
+}
+
+function timelineRow(row: Row): TimelineRow {
+  return {
+    seq: Number(row[0]),
+    ref: refFromBytes(toBytes(row[1])),
+    turn: Number(row[2]),
+    label: row[3] === null ? undefined : String(row[3]),
+    meta: row[4] === null ? undefined : toBytes(row[4]),
+    createdAt: Number(row[5]),
+    commitId: row[6] === null ? undefined : String(row[6]),
+    reachableBytes: Number(row[7]),
+    addedBytes: Number(row[8]),
+    logicalBytes: Number(row[9]),
+    reachableBlobs: Number(row[10]),
+    addedBlobs: Number(row[11]),
+  };
 }
 
 function sessionRow(row: Row): SessionUsageRow {
