@@ -65,7 +65,26 @@ export const CHECK_RUNNERS: Record<Check, (runtime: Runtime, where: Where) => Pr
     expect(du.sessions.map((s) => [s.id, s.checkpoints])).toEqual([["demo", 50]]);
     const exported = ok(await exec([CAIRN_BIN, "export", "demo", "-o", `.cairn/${runtime.name}-demo.cairn`, "--url", url]));
     expect(exported.stdout).toMatch(/^exported 1 session \(50 history rows/m);
-    return "cairn demo + verify, retention + gc + du + export";
+    // The inspector as docs/ui.md shows it: `cairn ui` serves the app and the API from the installed package.
+    let answered: Promise<{ meta: { backend: string; readOnly: boolean }; sessions: { sessions: Array<{ id: string }> }; page: string; app: number }> | undefined;
+    const ui = await exec([CAIRN_BIN, "ui", "--port", "0", "--url", url], (stdout, kill) => {
+      const address = /^cairn ui: (http:\/\/127\.0\.0\.1:\d+\/)/m.exec(stdout)?.[1];
+      if (address === undefined || answered !== undefined) return;
+      const get = (path: string) => fetch(new URL(path, address)).then((response) => (response.ok ? response : Promise.reject(new Error(`${path}: ${response.status}`))));
+      answered = (async () => ({
+        meta: (await (await get("api/meta")).json()) as { backend: string; readOnly: boolean },
+        sessions: (await (await get("api/sessions")).json()) as { sessions: Array<{ id: string }> },
+        page: await (await get("s/demo")).text(),
+        app: (await (await get("assets/app.js")).arrayBuffer()).byteLength,
+      }))().finally(kill);
+    });
+    expect(answered, describeRan(ui)).toBeDefined();
+    const served = await answered!;
+    expect(served.meta).toMatchObject({ backend: "file", readOnly: true });
+    expect(served.sessions.sessions.map((s) => s.id)).toEqual(["demo"]);
+    expect(served.page).toMatch(/<div id="app">/);
+    expect(served.app).toBeGreaterThan(10_000);
+    return "cairn demo + verify, retention + gc + du + export, ui";
   },
 
   /**
