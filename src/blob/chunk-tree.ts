@@ -486,10 +486,11 @@ class Walk {
   /** One window of leaves: fetched in one query, then checked and yielded in order. */
   async *#leafWindow(owner: Ref, window: readonly ChunkEntry[], depth: number): AsyncGenerator<TreeChunk[]> {
     let batch: TreeChunk[] = [];
+    const { rows, cached } = await this.#fetchLeaves(window);
     const parts = this.#parts;
-    const rows = await this.#fetchLeaves(window);
     for (const entry of window) {
-      const known = parts?.get(entry.ref);
+      // What the cache held when the window was planned (another walk may evict it meanwhile), else what it holds now.
+      const known = cached.get(entry.ref) ?? parts?.get(entry.ref);
       if (known !== undefined) {
         if (known.byteLength !== entry.size) {
           const reason = `chunk ${entry.ref} of blob ${owner} records ${known.byteLength} bytes, the list says ${entry.size}`;
@@ -556,17 +557,23 @@ class Walk {
 
   /**
    * The rows of a window's leaves, each fetched once: without a part cache all
-   * of them in one query; with one, only those it does not hold, and a leaf
-   * another walk is fetching now is taken from that fetch.
+   * of them in one query; with one, only those it does not hold (returned as
+   * `cached`, so an eviction by another walk meanwhile cannot lose them), and a
+   * leaf another walk is fetching now is taken from that fetch.
    */
-  async #fetchLeaves(window: readonly ChunkEntry[]): Promise<ReadonlyMap<Ref, BlobRow>> {
+  async #fetchLeaves(window: readonly ChunkEntry[]): Promise<{ rows: ReadonlyMap<Ref, BlobRow>; cached: ReadonlyMap<Ref, Uint8Array> }> {
     const distinct = [...new Set(window.map((entry) => entry.ref))];
     const parts = this.#parts;
-    if (parts === undefined) return this.#options.fetch(distinct);
+    const cached = new Map<Ref, Uint8Array>();
+    if (parts === undefined) return { rows: await this.#options.fetch(distinct), cached };
     const wanted: Ref[] = [];
     const waiting: Array<[Ref, Promise<ReadonlyMap<Ref, BlobRow>>]> = [];
     for (const ref of distinct) {
-      if (parts.get(ref) !== undefined) continue;
+      const held = parts.get(ref);
+      if (held !== undefined) {
+        cached.set(ref, held);
+        continue;
+      }
       const pending = parts.inflight.get(ref);
       if (pending !== undefined) waiting.push([ref, pending]);
       else wanted.push(ref);
@@ -593,7 +600,7 @@ class Walk {
       const row = found.get(ref);
       if (row !== undefined) rows.set(ref, row);
     }
-    return rows;
+    return { rows, cached };
   }
 
   /**

@@ -33,13 +33,43 @@ export async function dropHistory(
   let deleted = 0;
   let sessions = 0;
   let transactions = 0;
-  for (let i = 0; i < rows.length; i += batch) {
-    const done = await storage.dropHistory(rows.slice(i, i + batch), rule);
+  for (const part of sessionBatches(rows, batch)) {
+    const done = await storage.dropHistory(part, rule);
     deleted += done.rows;
     sessions += done.sessions;
     transactions++;
   }
   return { rows: deleted, sessions, transactions };
+}
+
+/**
+ * `rows` (by session, then seq) cut into batches of at most `batch` rows that
+ * keep each session's rows together where the session fits in one, so an
+ * expiring session goes in one transaction (a commit landing meanwhile keeps all
+ * of it, not half); a session with more rows than `batch` is cut on its own.
+ */
+export function sessionBatches(rows: ReadonlyArray<readonly [string, number]>, batch: number): Array<ReadonlyArray<readonly [string, number]>> {
+  const out: Array<Array<readonly [string, number]>> = [];
+  let current: Array<readonly [string, number]> = [];
+  for (let i = 0; i < rows.length; ) {
+    let end = i;
+    while (end < rows.length && rows[end]![0] === rows[i]![0]) end++;
+    const session = rows.slice(i, end);
+    if (current.length > 0 && current.length + session.length > batch) {
+      out.push(current);
+      current = [];
+    }
+    for (const row of session) {
+      current.push(row);
+      if (current.length === batch) {
+        out.push(current);
+        current = [];
+      }
+    }
+    i = end;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
 }
 
 /**

@@ -191,7 +191,7 @@ type Policy = { keepLast?: number; keepFor?: number; expireAfter?: number };
 function modelKeeps(
   sessions: Map<string, ModelRow[]>,
   policies: Map<string, Policy>,
-  forks: Array<{ from: string; at: number }>,
+  forks: Array<{ from: string; at: number; to: string }>,
   now: number,
 ): Map<string, number[]> {
   const policyOf = (id: string): Policy | undefined => {
@@ -204,7 +204,8 @@ function modelKeeps(
   for (const [id, rows] of sessions) {
     if (rows.length === 0) continue;
     const policy = policyOf(id);
-    const newest = Math.max(...rows.map((r) => r.createdAt));
+    // A fork is as new as the fork (its session row's creation), whatever its copied rows' times.
+    const newest = forks.some((f) => f.to === id) ? now : Math.max(...rows.map((r) => r.createdAt));
     if (policy?.expireAfter !== undefined && newest < now - policy.expireAfter) continue;
     const sorted = [...rows].sort((a, b) => b.seq - a.seq);
     const stays = sorted.filter((row, i) => {
@@ -257,12 +258,12 @@ describe("property: gc applies policies as the model says, and never loses what 
             rows.push({ seq: result.seq, createdAt: now - step.ageDays * DAY });
             model.set(step.session, rows);
           }
-          const made: Array<{ from: string; at: number }> = [];
+          const made: Array<{ from: string; at: number; to: string }> = [];
           for (const fork of forks) {
             const rows = model.get(fork.from);
             if (!rows || !rows.some((r) => r.seq === fork.at) || model.has(fork.to)) continue;
             await store.session(fork.from).fork(fork.to, { at: fork.at });
-            made.push({ from: fork.from, at: fork.at });
+            made.push({ from: fork.from, at: fork.at, to: fork.to });
             const copied = rows.filter((r) => r.seq <= fork.at).map((r) => ({ ...r }));
             model.set(fork.to, copied);
             for (const r of copied) committed.set(`${fork.to}@${r.seq}`, committed.get(`${fork.from}@${r.seq}`));
@@ -302,5 +303,28 @@ describe("a session's id is checked", () => {
     const error = await store.retention.forSession("").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CairnError);
     expect((error as CairnError).code).toBe("INVALID_ARGUMENT");
+  });
+});
+
+describe("retention deletes an expiring session in one transaction where it fits", () => {
+  it("cuts the planned rows by session, never past the batch size", async () => {
+    const { sessionBatches } = await import("../../src/maintenance/sweep.js");
+    const rows = (id: string, n: number) => Array.from({ length: n }, (_, i) => [id, i + 1] as const);
+    const batches = sessionBatches([...rows("a", 3), ...rows("b", 4), ...rows("c", 12), ...rows("d", 2)], 5);
+    expect(batches.map((b) => b.map(([s]) => s).join(""))).toEqual(["aaa", "bbbb", "ccccc", "ccccc", "ccdd"]);
+    expect(batches.flat()).toHaveLength(21);
+  });
+
+  it("a fork is as new as the fork: an old session's fresh fork does not expire with it", async () => {
+    const store = await open();
+    await commits(store, "old", 3);
+    await age(store, "old", 40 * DAY);
+    await store.session("old").fork("copy");
+    await store.retention.set("default", { expireAfter: 30 * DAY });
+    const report = await store.gc({ grace: 0 });
+    expect(report.result!.sessionsDropped).toBe(1);
+    expect((await store.sessions.list()).map((s) => s.id)).toEqual(["copy"]);
+    expect(await seqs(store, "copy")).toEqual([1, 2, 3]);
+    expect((await store.session("copy").at(3)).snapshots.tool).toEqual({ output: textPayload(20_000, "old-3") });
   });
 });

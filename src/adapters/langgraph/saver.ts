@@ -466,18 +466,25 @@ export class CairnSaver extends BaseCheckpointSaver {
       for (const ns of new Set([...checkpoints.keys(), ...writes.keys()])) {
         const sessionId = checkpoints.get(ns);
         let keep = { seqs: new Set<number>(), labels: new Set<string>() };
+        /** Labels of the checkpoints this prune dropped: only their writes go (a checkpoint put meanwhile keeps its own). */
+        const droppedLabels = new Set<string>();
         if (sessionId !== undefined) {
           // The latest is chosen from the rows read, so a checkpoint put after this read is neither chosen nor dropped.
           const rows = await this.store.session(sessionId).history();
           const latest = latestOf(rows);
           if (latest !== undefined) keep = await this.#resumeSet(sessionId, latest);
-          await this.store.session(sessionId).dropCheckpoints(rows.filter((row) => !keep.seqs.has(row.seq)).map((row) => row.seq));
+          const dropped = rows.filter((row) => !keep.seqs.has(row.seq));
+          for (const row of dropped) if (row.label !== undefined && !keep.labels.has(row.label)) droppedLabels.add(row.label);
+          await this.store.session(sessionId).dropCheckpoints(dropped.map((row) => row.seq));
           this.#known.delete(sessionId);
         }
         const writesId = writes.get(ns);
         if (writesId !== undefined) {
           const rows = await this.store.session(writesId).history();
-          await this.store.session(writesId).dropCheckpoints(rows.filter((row) => row.label === undefined || !keep.labels.has(row.label)).map((row) => row.seq));
+          // Writes of no checkpoint at all (their checkpoint was never put, or went before) go too, unless put after the checkpoints were read.
+          const known = sessionId === undefined ? new Set<string>() : new Set((await this.store.session(sessionId).history()).map((row) => row.label).filter((label) => label !== undefined));
+          const orphan = (label: string | undefined) => label === undefined || (!known.has(label) && !keep.labels.has(label));
+          await this.store.session(writesId).dropCheckpoints(rows.filter((row) => (row.label !== undefined && droppedLabels.has(row.label)) || orphan(row.label)).map((row) => row.seq));
         }
       }
     }

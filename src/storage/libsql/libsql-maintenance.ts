@@ -50,7 +50,8 @@ import { notNullColumn } from "./libsql-storage.js";
  * A session's policy is the most specific that matches it: its own ('s:<id>'),
  * else the longest matching prefix ('p:<prefix>'), else the default (''). A row
  * is dropped when its session expired (its newest row older than now minus
- * expire_after: every row goes), or when it is not the head, some rule is
+ * expire_after, and for a fork the fork itself, whose copied rows keep their
+ * source's times: every row goes), or when it is not the head, some rule is
  * given, no given rule keeps it (keepLast keeps the newest N rows, olderThan,
  * or now minus keep_for, keeps rows created at or after it), and no session was
  * forked from it.
@@ -62,7 +63,7 @@ const RETENTION = (where: string) => `
            MAX(created_at) OVER (PARTITION BY session) AS last
     FROM history ${where}),
   scoped AS (
-    SELECT s.session, CASE WHEN ?1 IS NULL AND ?2 IS NULL AND ?3 THEN (
+    SELECT s.session, (SELECT CASE WHEN forked_from IS NOT NULL THEN created_at END FROM sessions WHERE id = s.session) AS born, CASE WHEN ?1 IS NULL AND ?2 IS NULL AND ?3 THEN (
         SELECT p.scope FROM retention p
         WHERE p.scope = '' OR p.scope = 's:' || s.session
            OR (substr(p.scope, 1, 2) = 'p:' AND substr(s.session, 1, length(p.scope) - 2) = substr(p.scope, 3))
@@ -70,15 +71,15 @@ const RETENTION = (where: string) => `
         LIMIT 1) END AS scope
     FROM (SELECT DISTINCT session FROM ranked) AS s),
   ruled AS (
-    SELECT r.*, sc.scope,
+    SELECT r.*, sc.scope, MAX(r.last, COALESCE(sc.born, 0)) AS active,
       CASE WHEN ?1 IS NOT NULL OR ?2 IS NOT NULL THEN ?1 ELSE p.keep_last END AS k,
       CASE WHEN ?1 IS NOT NULL OR ?2 IS NOT NULL THEN ?2 ELSE ?4 - p.keep_for END AS o,
       CASE WHEN ?1 IS NOT NULL OR ?2 IS NOT NULL THEN NULL ELSE ?4 - p.expire_after END AS e
     FROM ranked r JOIN scoped sc ON sc.session = r.session LEFT JOIN retention p ON p.scope = sc.scope),
   decided AS (
     SELECT session, seq, manifest, created_at, rank, scope,
-      (e IS NOT NULL AND last < e) AS expired,
-      ((e IS NOT NULL AND last < e)
+      (e IS NOT NULL AND active < e) AS expired,
+      ((e IS NOT NULL AND active < e)
         OR (rank > 1 AND (k IS NOT NULL OR o IS NOT NULL) AND (k IS NULL OR rank > k) AND (o IS NULL OR created_at < o)
             AND NOT EXISTS (SELECT 1 FROM sessions f WHERE f.forked_from = ruled.session AND f.forked_at = ruled.seq))) AS drops
     FROM ruled)`;

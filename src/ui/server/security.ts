@@ -8,8 +8,7 @@
  * - with --write, every request but GET and HEAD must carry the server's
  *   random token in `X-Cairn-Token`, and an `Origin`, when present, must be
  *   the server's own: else 403 FORBIDDEN (a cross-site request cannot set the
- *   header; the cookie that lets a reloaded page find its token never
- *   authorises a write by itself);
+ *   header; no cookie carries the token);
  * - every response carries a strict Content-Security-Policy (scripts, styles,
  *   connections only from the server itself, no framing), nosniff and
  *   no-referrer (so the token in the address never leaves in a Referer).
@@ -45,8 +44,6 @@ export interface Access {
   origins: ReadonlySet<string>;
   /** The write token; undefined: read-only. */
   readonly token: string | undefined;
-  /** The cookie a page's token is kept in (see server.ts, pageToken). */
-  cookie: string;
 }
 
 /** A host as it appears in a URL or a Host header: IPv6 in brackets, lowercase. */

@@ -11,7 +11,6 @@ import { readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
 import { Hono, type Context } from "hono";
-import { getCookie, setCookie } from "hono/cookie";
 import { CairnError, type Store } from "../../index.js";
 import { registerApi, sendError } from "./api.js";
 import { accessControl, allowedHosts, sameSecret, securityHeaders, urlHost, type Access } from "./security.js";
@@ -135,19 +134,16 @@ export function createApp(options: { store: Store; access: Access; webDir: URL }
 
 /**
  * The token a page gets in its meta: in write mode, when the request carries it
- * in `?token=` (the printed URL; it is then kept in an HttpOnly, SameSite=Strict
- * cookie so that a reload of any page finds it) or in that cookie. Else "".
- * The cookie only lets the server's own page learn the token: a write is
- * authorised by the X-Cairn-Token header alone.
+ * in `?token=` (the printed URL); else "". The app keeps it in the tab's
+ * sessionStorage (per origin, so per port), so a reload of that tab keeps write
+ * mode. No cookie: cookies are not scoped by port, so one would reach every
+ * other local web server the browser visits. A write is authorised by the
+ * X-Cairn-Token header alone.
  */
 function pageToken(c: Context, access: Access): string {
   const token = access.token;
   if (token === undefined) return "";
-  if (sameSecret(c.req.query("token"), token)) {
-    setCookie(c, access.cookie, token, { path: "/", httpOnly: true, sameSite: "Strict" });
-    return token;
-  }
-  return sameSecret(getCookie(c, access.cookie), token) ? token : "";
+  return sameSecret(c.req.query("token"), token) ? token : "";
 }
 
 /** Listens on `port` at `host`; rejects with the listen error (EADDRINUSE, EADDRNOTAVAIL, ...). */
@@ -189,7 +185,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     throw new CairnError("INVALID_ARGUMENT", `port must be an integer from 0 to 65535, got ${String(options.port)}`, { argument: "port" });
   }
   const token = options.write ? randomBytes(32).toString("hex") : undefined;
-  const access: Access = { hosts: new Set(), origins: new Set(), token, cookie: "cairn-token" };
+  const access: Access = { hosts: new Set(), origins: new Set(), token };
   const webDir = options.webDir ?? new URL("../web/", import.meta.url);
   const app = createApp({ store: options.store, access, webDir });
   const candidates = options.port === undefined ? Array.from({ length: PORT_TRIES }, (_, i) => DEFAULT_PORT + i) : [options.port];
@@ -208,8 +204,6 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   if (server === undefined) throw new CairnError("INVALID_ARGUMENT", "no port to listen on");
   access.hosts = allowedHosts(host, port);
   access.origins = new Set([...access.hosts].map((h) => `http://${h}`));
-  // Cookies are per host, not per port: one name per port keeps two servers' tokens apart.
-  access.cookie = `cairn-token-${port}`;
   const origin = `http://${displayHost(host)}:${port}`;
   const listening = server;
   return {
