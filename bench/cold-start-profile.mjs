@@ -10,7 +10,7 @@
 // warm, nothing of the state cached), and attributes every sample to the first
 // stage found walking up its stack: inflate (node:zlib), SHA-256, SQL (@libsql/client
 // and libsql), decoding (MessagePack, UTF-8), LangGraph's serde, module loading, garbage collection, the rest of
-// cairn, other. It also counts inflateRawSync calls and bytes hashed (node:zlib and
+// cairn, other. It also counts the blob rows fetched, inflateRawSync calls and bytes hashed (node:zlib and
 // node:crypto wrapped before cairn loads). The profiler slows the read down
 // (compare its ms with bench/cold-start.ts's); read the shares, not the absolute ms.
 import { createRequire, syncBuiltinESMExports } from "node:module";
@@ -19,7 +19,7 @@ import { Session } from "node:inspector/promises";
 const require = createRequire(import.meta.url);
 const zlib = require("node:zlib");
 const crypto = require("node:crypto");
-const counts = { inflateCalls: 0, inflatedBytes: 0, hashCalls: 0, hashedBytes: 0 };
+const counts = { inflateCalls: 0, inflatedBytes: 0, hashCalls: 0, hashedBytes: 0, rowsFetched: 0, bytesFetched: 0 };
 const inflateRawSync = zlib.inflateRawSync;
 zlib.inflateRawSync = function (buffer, options) {
   const out = inflateRawSync.call(this, buffer, options);
@@ -50,8 +50,23 @@ const { openStore } = await import("cairn-store");
 const CairnSaver = mode === "saver" ? (await import("cairn-store/langgraph")).CairnSaver : undefined;
 const importMs = performance.now() - t;
 t = performance.now();
-const store = await openStore({ url: `file:${dbPath}` });
+const store = countRows(await openStore({ url: `file:${dbPath}` }));
 const openMs = performance.now() - t;
+
+/** Counts the blob rows a store's reads fetch (through its internal context: cairn's own storage floor, wrapped). */
+function countRows(s) {
+  const storage = s[Symbol.for("cairn.context")]().storage;
+  const blobRows = storage.blobRows.bind(storage);
+  storage.blobRows = async (refs) => {
+    const rows = await blobRows(refs);
+    for (const row of rows.values()) {
+      counts.rowsFetched++;
+      counts.bytesFetched += row.data.byteLength;
+    }
+    return rows;
+  };
+  return s;
+}
 const read = async (s) =>
   mode === "latest" ? s.session(id).latest() : new CairnSaver(s).getTuple({ configurable: { thread_id: id, checkpoint_ns: "" } });
 
@@ -109,7 +124,7 @@ async function profiled(fn) {
 
 const first = await profiled(() => read(store));
 if (!first.value) throw new Error(`nothing to read in ${id}`);
-const second = await openStore({ url: `file:${dbPath}` });
+const second = countRows(await openStore({ url: `file:${dbPath}` }));
 const again = await profiled(() => read(second));
 await second.close();
 await store.close();
@@ -125,6 +140,8 @@ const lines = [
   `${pad("bytes inflated", 30)} ${String(first.counts.inflatedBytes).padStart(8)}    ${String(again.counts.inflatedBytes).padStart(8)}`,
   `${pad("SHA-256 digests", 30)} ${String(first.counts.hashCalls).padStart(8)}    ${String(again.counts.hashCalls).padStart(8)}`,
   `${pad("bytes hashed", 30)} ${String(first.counts.hashedBytes).padStart(8)}    ${String(again.counts.hashedBytes).padStart(8)}`,
+  `${pad("blob rows fetched", 30)} ${String(first.counts.rowsFetched).padStart(8)}    ${String(again.counts.rowsFetched).padStart(8)}`,
+  `${pad("stored bytes fetched", 30)} ${String(first.counts.bytesFetched).padStart(8)}    ${String(again.counts.bytesFetched).padStart(8)}`,
 ];
 if (top === "--top") {
   lines.push("", "first read, most self time:");

@@ -11,7 +11,7 @@
  * blob, which encoding is a chunk list); the floor knows rows, not their meaning.
  */
 import type { Ref } from "../hash/ref.js";
-import type { SessionRow } from "./storage.js";
+import type { HistoryRow, SessionRow } from "./storage.js";
 
 /** Which sessions a usage read reports on. Sessions are rows of the sessions table, by id. */
 export interface UsageQuery {
@@ -126,17 +126,7 @@ export interface TimelineQuery {
  * manifest and everything linked from it, each row once). Bytes are
  * `stored_size` unless named logical.
  */
-export interface TimelineRow {
-  readonly seq: number;
-  /** Its manifest's ref. */
-  readonly ref: Ref;
-  readonly turn: number;
-  readonly label: string | undefined;
-  /** The encoded meta value. */
-  readonly meta: Uint8Array | undefined;
-  /** Milliseconds since the epoch. */
-  readonly createdAt: number;
-  readonly commitId: string | undefined;
+export interface TimelineRow extends HistoryRow {
   /** Σ `stored_size` of every row the checkpoint reaches. */
   readonly reachableBytes: number;
   /**

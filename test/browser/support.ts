@@ -10,8 +10,8 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { AIMessage, HumanMessage, ToolMessage } from "@langchain/core/messages";
-import { END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
+import { HumanMessage } from "@langchain/core/messages";
+import { lookupGraph } from "../support/lookup-graph.js";
 import type { AgentInputItem } from "@openai/agents";
 import { openStore, type Store } from "../../src/index.js";
 import { CairnSaver } from "../../src/adapters/langgraph/index.js";
@@ -135,28 +135,6 @@ export const AGENTS_XSS = "openai-agents:xss";
 export const XSS_SESSION = "xss/evil";
 export const OTHERS = Array.from({ length: 5 }, (_, i) => `batch/job-${i}`);
 
-/** A LangGraph agent: one tool call, its result, an answer; checkpointed by CairnSaver. */
-function buildGraph(saver: CairnSaver) {
-  return new StateGraph(MessagesAnnotation)
-    .addNode("agent", (state) =>
-      state.messages.some((m) => ToolMessage.isInstance(m))
-        ? { messages: [new AIMessage("The answer is 42.")] }
-        : { messages: [new AIMessage({ content: "Let me look that up.", tool_calls: [{ id: "call_1", name: "lookup_answer", args: { q: "the answer" } }] })] },
-    )
-    .addNode("tools", () => ({ messages: [new ToolMessage({ content: "42", tool_call_id: "call_1", name: "lookup_answer" })] }))
-    .addEdge(START, "agent")
-    .addConditionalEdges(
-      "agent",
-      (state) => {
-        const last = state.messages.at(-1);
-        return last && AIMessage.isInstance(last) && (last.tool_calls?.length ?? 0) > 0 ? "tools" : END;
-      },
-      ["tools", END],
-    )
-    .addEdge("tools", "agent")
-    .compile({ checkpointer: saver });
-}
-
 /** What the fixture holds, for the assertions. */
 export interface Fixture {
   readonly url: string;
@@ -197,7 +175,7 @@ export async function writeFixture(url: string, options: { markup?: boolean } = 
     await run.fork(FORK, { at: FORK_AT });
     await store.session(FORK).commit({ turn: FORK_AT + 1, snapshots: { messages: [...messages.slice(0, 1 + 2 * FORK_AT), { role: "user", content: "a different question" }] } }, { label: "fork turn" });
 
-    await buildGraph(new CairnSaver(store)).invoke({ messages: [new HumanMessage("What is the answer?")] }, { configurable: { thread_id: "thread-1" } });
+    await lookupGraph(new CairnSaver(store), { thinking: "Let me look that up.", tool: "lookup_answer", args: { q: "the answer" }, answer: "The answer is 42." }).invoke({ messages: [new HumanMessage("What is the answer?")] }, { configurable: { thread_id: "thread-1" } });
     const items: AgentInputItem[] = [
       { type: "message", role: "user", content: "What is the weather in Paris?" },
       { type: "function_call", callId: "fc_1", name: "get_weather", arguments: '{"city":"Paris"}', status: "completed" },

@@ -7,8 +7,8 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AIMessage, HumanMessage, ToolMessage } from "@langchain/core/messages";
-import { END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
+import { HumanMessage } from "@langchain/core/messages";
+import { lookupGraph } from "../support/lookup-graph.js";
 import type { AgentInputItem } from "@openai/agents";
 import { openStore, type Ref } from "../../src/index.js";
 import { CairnSaver } from "../../src/adapters/langgraph/index.js";
@@ -51,28 +51,6 @@ let api: Running;
 let rawRef: Ref;
 let rawBytes: Uint8Array;
 
-/** A LangGraph agent: one tool call, its result, an answer; checkpointed by CairnSaver. */
-function buildGraph(saver: CairnSaver) {
-  return new StateGraph(MessagesAnnotation)
-    .addNode("agent", (state) =>
-      state.messages.some((m) => ToolMessage.isInstance(m))
-        ? { messages: [new AIMessage("the answer is 42")] }
-        : { messages: [new AIMessage({ content: "let me look", tool_calls: [{ id: "call_1", name: "lookup", args: { q: "answer" } }] })] },
-    )
-    .addNode("tools", () => ({ messages: [new ToolMessage({ content: "42", tool_call_id: "call_1", name: "lookup" })] }))
-    .addEdge(START, "agent")
-    .addConditionalEdges(
-      "agent",
-      (state) => {
-        const last = state.messages.at(-1);
-        return last && AIMessage.isInstance(last) && (last.tool_calls?.length ?? 0) > 0 ? "tools" : END;
-      },
-      ["tools", END],
-    )
-    .addEdge("tools", "agent")
-    .compile({ checkpointer: saver });
-}
-
 beforeAll(async () => {
   dir = tempDir("cairn-ui-api-");
   url = `file:${join(dir.dir, "store.db")}`;
@@ -86,7 +64,7 @@ beforeAll(async () => {
   // A session holding exactly checkpoint 1's state: its reachable bytes are checkpoint 1's.
   await store.session("solo").commit({ turn: 1, snapshots: { tool: { output: BIG }, execution: { step: 1 } } });
   for (let i = 0; i < 12; i++) await store.session(`page/${String(i).padStart(2, "0")}`).commit({ turn: 0, snapshots: { i } });
-  await buildGraph(new CairnSaver(store)).invoke({ messages: [new HumanMessage("what is the answer?")] }, { configurable: { thread_id: "thread-1" } });
+  await lookupGraph(new CairnSaver(store), { thinking: "let me look", tool: "lookup", args: { q: "answer" }, answer: "the answer is 42" }).invoke({ messages: [new HumanMessage("what is the answer?")] }, { configurable: { thread_id: "thread-1" } });
   const items: AgentInputItem[] = [
     { type: "message", role: "user", content: "weather in Paris?" },
     { type: "function_call", callId: "fc_1", name: "weather", arguments: '{"city":"Paris"}', status: "completed" },

@@ -5,8 +5,7 @@
  * directory. Conversations move between processes: one process runs a turn and
  * exits, another opens the same file and carries on.
  */
-import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   Agent,
   OutputGuardrailTripwireTriggered,
@@ -18,29 +17,14 @@ import {
 } from "@openai/agents";
 import { ScriptedModel, assistantMessage, functionCall } from "@openai/agents-core/testing";
 import { z } from "zod";
-import { isCairnError, openStore, type Store } from "../../../src/index.js";
+import { isCairnError, type Store } from "../../../src/index.js";
 import { CairnSession } from "../../../src/adapters/openai-agents/index.js";
-import { tempDir } from "../../support/backends.js";
 import { bigOutput, runProcess, sha256 } from "./fixtures.js";
+import { fileStores } from "./stores.js";
 
 setTracingDisabled(true);
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function tempDb(): string {
-  const dir = tempDir("cairn-openai-agents-");
-  cleanups.push(dir.remove);
-  return join(dir.dir, "cairn.db");
-}
-
-async function open(path: string): Promise<Store> {
-  const store = await openStore({ url: `file:${path}` });
-  cleanups.push(() => store.close());
-  return store;
-}
+const { tempDb, open } = fileStores("cairn-openai-agents-");
 
 function summary(items: readonly AgentInputItem[]): string[] {
   return items.map((item) => {

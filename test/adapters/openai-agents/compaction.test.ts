@@ -10,33 +10,17 @@
  */
 import { createServer, type Server } from "node:http";
 import { type AddressInfo } from "node:net";
-import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Agent, OpenAIResponsesCompactionSession, run, setTracingDisabled, type AgentInputItem } from "@openai/agents";
 import { ScriptedModel, assistantMessage } from "@openai/agents-core/testing";
-import { CairnError, openStore, type Session as CairnHistory, type Store } from "../../../src/index.js";
+import { CairnError, type Session as CairnHistory, type Store } from "../../../src/index.js";
 import { CairnSession } from "../../../src/adapters/openai-agents/index.js";
-import { tempDir } from "../../support/backends.js";
 import { bigOutput, sha256 } from "./fixtures.js";
+import { fileStores } from "./stores.js";
 
 setTracingDisabled(true);
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function tempDb(): string {
-  const dir = tempDir("cairn-openai-compaction-");
-  cleanups.push(dir.remove);
-  return join(dir.dir, "cairn.db");
-}
-
-async function open(path: string): Promise<Store> {
-  const store = await openStore({ url: `file:${path}` });
-  cleanups.push(() => store.close());
-  return store;
-}
+const { cleanups, tempDb, open } = fileStores("cairn-openai-compaction-");
 
 const user = (content: string): AgentInputItem => ({ type: "message", role: "user", content });
 const assistant = (text: string): AgentInputItem => ({ type: "message", role: "assistant", status: "completed", content: [{ type: "output_text", text }] });
